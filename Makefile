@@ -1,0 +1,44 @@
+# pager: every target sets up what it needs from a fresh Debian machine (as root).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv mosquitto test lint typecheck pytest demo bench chaos clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Mosquitto is needed by the end-to-end tests, the demo and the benchmarks.
+mosquitto:
+	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto; }
+
+lint: venv
+	$(BIN)/ruff check pager tests bench
+	$(BIN)/ruff format --check pager tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+pytest: venv mosquitto
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+demo: venv mosquitto
+	$(BIN)/python -m bench.demo
+
+bench: venv mosquitto
+	$(BIN)/python -m bench.run
+
+chaos: venv mosquitto
+	$(BIN)/pytest -m chaos tests/chaos
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

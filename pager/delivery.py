@@ -1,0 +1,45 @@
+"""What the outbox relay needs from a provider: the sending protocols and their errors.
+
+A sender either returns the provider's id for the accepted message, or raises
+:class:`TemporaryFailure` (worth retrying: HTTP 429/5xx, timeouts, connection and SMTP
+transient errors) or :class:`PermanentFailure` (never retried: invalid number, the person
+texted STOP, mailbox rejected). Any other exception is a bug and is treated as temporary.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class DeliveryError(Exception):
+    """A provider did not accept a message."""
+
+
+class TemporaryFailure(DeliveryError):
+    """Retry later; ``retry_after`` (seconds) is the provider's hint when it gave one."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentFailure(DeliveryError):
+    """Do not retry; fall back to the person's other channels."""
+
+
+class SmsSender(Protocol):
+    async def send_sms(self, to: str, body: str) -> str:
+        """Send one SMS to E.164 ``to``; return the provider's message id."""
+        ...
+
+
+class VoiceCaller(Protocol):
+    async def call(self, to: str, answer_url: str, status_url: str | None = None) -> str:
+        """Place a call to ``to`` whose TwiML is fetched from ``answer_url``; return its id."""
+        ...
+
+
+class Mailer(Protocol):
+    async def send_email(self, to: str, subject: str, body: str) -> str:
+        """Send a plain-text email; return the Message-ID."""
+        ...
