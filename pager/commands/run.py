@@ -1,15 +1,19 @@
-"""`pager run` (not yet implemented)."""
+"""``pager run -c DIR [--dry-run]``: the daemon."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """No options yet."""
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print notifications instead of calling Twilio and SMTP (no secrets needed)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    print("pager run: not implemented yet", file=sys.stderr)
-    return 2
+    from pager.app import run_daemon
+
+    return run_daemon(args.config, dry_run=args.dry_run)

@@ -1,0 +1,252 @@
+"""SMS and voice calls through Twilio's REST API, with the official async client.
+
+Three things the library does not do as pager needs, fixed by :class:`_RebasedHttpClient`:
+
+- it has no base-URL setting: every request's scheme and host are rewritten to
+  ``api_base`` (a regional edge, a proxy, or a local Twilio-compatible server);
+- it passes ``auth=`` to aiohttp, which is deprecated there: we send the Authorization
+  header ourselves;
+- its own retries would re-POST a message after an ambiguous failure and page twice: the
+  outbox owns retries, so there are none here.
+
+The library also ignores its timeout, so every call runs under ``asyncio.timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+from twilio.base.exceptions import TwilioException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from pager.delivery import PermanentFailure, TemporaryFailure
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_BASE = "https://api.twilio.com"
+
+
+@dataclass
+class _LastResponse:
+    """Filled by the HTTP client for the send running in the same task."""
+
+    status: int | None = None
+    retry_after: float | None = None
+
+
+_last_response: contextvars.ContextVar[_LastResponse | None] = contextvars.ContextVar(
+    "pager_twilio_last_response", default=None
+)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None.
+
+    ``now`` is the POSIX time for an HTTP-date (default: the current time); a date in
+    the past gives 0. Unparseable values give None.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+class _RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """The library's async HTTP client, sending every request to ``api_base`` instead.
+
+    ``api_base`` replaces scheme, host and port; a path in it (a proxy prefix) is put
+    before the request's path; the query is kept.
+    """
+
+    def __init__(self, api_base: str, timeout: float) -> None:
+        # No pooled session from the base class: ours is made here, inside the loop.
+        super().__init__(pool_connections=False, timeout=timeout)
+        base = urlsplit(api_base)
+        if base.scheme not in ("http", "https") or not base.netloc:
+            raise ValueError(f"api_base must be an http(s) URL, got {api_base!r}")
+        self._scheme = base.scheme
+        self._netloc = base.netloc
+        self._prefix = base.path.rstrip("/")
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
+
+    def rebase(self, url: str) -> str:
+        parts = urlsplit(url)
+        return urlunsplit((self._scheme, self._netloc, self._prefix + parts.path, parts.query, ""))
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109  (the library's signature)
+        allow_redirects: bool = False,
+    ) -> Response:
+        """One HTTP request, no retries; raises aiohttp.ClientError / TimeoutError."""
+        sent_headers = dict(headers or {})
+        if auth is not None:
+            sent_headers["Authorization"] = aiohttp.encode_basic_auth(auth[0], auth[1])
+        extra: dict[str, Any] = {}
+        if timeout:
+            extra["timeout"] = aiohttp.ClientTimeout(total=timeout)
+        async with self._session.request(
+            method.upper(),
+            self.rebase(url),
+            params=_flatten(params),
+            data=_flatten(data),
+            headers=sent_headers,
+            allow_redirects=allow_redirects,
+            **extra,
+        ) as resp:
+            text = await resp.text()
+            seen = _last_response.get()
+            if seen is not None:
+                seen.status = resp.status
+                seen.retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+            return Response(resp.status, text, resp.headers)
+
+    async def close(self) -> None:
+        await self._session.close()
+
+
+def _flatten(values: dict[str, object] | None) -> list[tuple[str, str]] | None:
+    """The library's form dict (values may be lists) as aiohttp form pairs."""
+    if not values:
+        return None
+    pairs: list[tuple[str, str]] = []
+    for key, value in values.items():
+        items = value if isinstance(value, list) else [value]
+        pairs.extend((key, str(item)) for item in items)
+    return pairs
+
+
+class TwilioSender:
+    """Implements :class:`pager.delivery.SmsSender` and :class:`pager.delivery.VoiceCaller`.
+
+    The HTTP session is created on first use, inside the running loop; ``close()`` it.
+    Every send either returns the Twilio SID or raises TemporaryFailure (429, 5xx,
+    timeout, connection errors; ``retry_after`` from the Retry-After header) or
+    PermanentFailure (any other 4xx, e.g. 21610 the person texted STOP, 21211/21614 bad
+    number), with Twilio's error code in the message.
+    """
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        api_base: str = DEFAULT_API_BASE,
+        timeout: float = 10.0,
+    ) -> None:
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        self._account_sid = account_sid
+        self._auth_token = auth_token
+        self._from = from_number
+        self._api_base = api_base
+        self._timeout = timeout
+        self._http: _RebasedHttpClient | None = None
+        self._client: Client | None = None
+
+    def __repr__(self) -> str:  # never shows the token
+        return f"TwilioSender(account_sid={self._account_sid!r}, api_base={self._api_base!r})"
+
+    def _twilio(self) -> Client:
+        if self._client is None:
+            self._http = _RebasedHttpClient(self._api_base, self._timeout)
+            # environment={}: TWILIO_EDGE/TWILIO_REGION in our environment must not
+            # change where requests go; api_base alone decides.
+            self._client = Client(
+                self._account_sid,
+                self._auth_token,
+                account_sid=self._account_sid,
+                http_client=self._http,
+                environment={},
+            )
+        return self._client
+
+    async def send_sms(self, to: str, body: str) -> str:
+        client = self._twilio()
+        return await self._create(
+            "sms", to, lambda: client.messages.create_async(to=to, from_=self._from, body=body)
+        )
+
+    async def call(self, to: str, answer_url: str, status_url: str | None = None) -> str:
+        client = self._twilio()
+        extra: dict[str, Any] = {}
+        if status_url is not None:
+            extra = {"status_callback": status_url, "status_callback_method": "POST"}
+        return await self._create(
+            "call",
+            to,
+            lambda: client.calls.create_async(
+                to=to, from_=self._from, url=answer_url, method="POST", **extra
+            ),
+        )
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+        self._http = None
+        self._client = None
+
+    async def _create(self, kind: str, to: str, request: Callable[[], Awaitable[Any]]) -> str:
+        seen = _LastResponse()
+        token = _last_response.set(seen)
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self._timeout):
+                resource = await request()
+        except TwilioException as exc:
+            raise _classify(exc, seen, kind, to) from exc
+        except TimeoutError as exc:
+            raise TemporaryFailure(
+                f"twilio {kind} to {to}: no answer within {self._timeout:g}s"
+            ) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise TemporaryFailure(f"twilio {kind} to {to}: {type(exc).__name__}: {exc}") from exc
+        finally:
+            _last_response.reset(token)
+        sid = getattr(resource, "sid", None)
+        if not sid:
+            raise TemporaryFailure(f"twilio {kind} to {to}: accepted without a sid")
+        log.debug(
+            "twilio %s to %s accepted as %s in %.3fs", kind, to, sid, time.monotonic() - started
+        )
+        return str(sid)
+
+
+def _classify(
+    exc: TwilioException, seen: _LastResponse, kind: str, to: str
+) -> TemporaryFailure | PermanentFailure:
+    """429, 408 and 5xx are worth retrying; any other 4xx is the request's own fault."""
+    status = getattr(exc, "status", None) or seen.status
+    code = getattr(exc, "code", None)
+    text = getattr(exc, "msg", None) or getattr(exc, "detail", None) or getattr(exc, "title", "")
+    message = f"twilio {kind} to {to}: HTTP {status} code {code}: {text}".rstrip(": ")
+    if isinstance(status, int) and 400 <= status < 500 and status not in (408, 429):
+        return PermanentFailure(message)
+    return TemporaryFailure(message, retry_after=seen.retry_after)

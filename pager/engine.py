@@ -1,0 +1,306 @@
+"""The engine: inputs -> pure core -> one store transaction.
+
+Each public method takes ``now`` and runs one input through
+:func:`pager.core.ladder.step`, then writes, in the caller's transaction, everything the
+step decided: the new state and its next deadline, outbox rows for the notifications
+(rendered, with reply codes), freed codes, cancelled unsent pages, and the audit log.
+
+Synchronous on purpose: the daemon calls it on its store thread (group commit), the CLI
+directly. Nothing here talks to a network.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+from pager.core import render
+from pager.core.events import TicketEvent, format_instant
+from pager.core.ladder import (
+    Acknowledge,
+    AckVia,
+    ClosePages,
+    EscalateNow,
+    EventInput,
+    Input,
+    Notify,
+    OpenPage,
+    Record,
+    Rejected,
+    Tick,
+    TicketState,
+    next_deadline,
+    step,
+)
+from pager.core.model import Channel
+from pager.core.policy import Policy
+from pager.core.replies import next_code
+from pager.store.sqlite import NewMessage, SqliteStore, ts
+
+log = logging.getLogger("pager.engine")
+
+Status = Literal["applied", "duplicate", "rejected", "unchanged"]
+#: Where a message goes when its own channel failed for good.
+FALLBACKS: dict[str, tuple[Channel, ...]] = {
+    "sms": ("email",),
+    "voice": ("sms", "email"),
+    "email": ("sms",),
+}
+
+
+@dataclass(slots=True)
+class Result:
+    """What became of one input. ``reason`` explains a rejection."""
+
+    status: Status
+    reason: str = ""
+    ticket: TicketState | None = None
+    messages: int = 0
+    records: list[Record] = field(default_factory=list)
+    notifications: list[Notify] = field(default_factory=list)
+
+
+class Engine:
+    """Applies inputs to tickets in the store. Call every method inside a transaction."""
+
+    def __init__(
+        self,
+        store: SqliteStore,
+        policy: Policy,
+        *,
+        token: Callable[[], str] = lambda: secrets.token_urlsafe(12),
+    ) -> None:
+        self.store = store
+        self.policy = policy
+        self._token = token
+
+    # --- inputs ------------------------------------------------------------------------
+
+    def ingest(self, event: TicketEvent, now: datetime, payload: str = "") -> Result:
+        """Apply a desk event once (idempotent by ``event_id``)."""
+        if self.store.event_seen(event.event_id):
+            return Result("duplicate", f"event {event.event_id} already processed")
+        state = self.store.get_ticket(event.ticket_id)
+        if event.type != "opened" and state is None:
+            return Result("rejected", f"event for unknown ticket {event.ticket_id!r}")
+        if event.type == "opened" and self.policy.config.tier(event.tier or "") is None:
+            return Result("rejected", f"unknown tier {event.tier!r}")
+        result = self._run(state, EventInput(event), now)
+        if result.status != "rejected":
+            self.store.record_event(event.event_id, event.ticket_id, now, payload)
+        return result
+
+    def acknowledge(self, ticket_id: str, person: str, via: AckVia, now: datetime) -> Result:
+        return self._run(self.store.get_ticket(ticket_id), Acknowledge(person, via), now)
+
+    def escalate(self, ticket_id: str, person: str, via: AckVia, now: datetime) -> Result:
+        return self._run(self.store.get_ticket(ticket_id), EscalateNow(person, via), now)
+
+    def fire(self, ticket_id: str, now: datetime) -> Result:
+        """Fire the ticket's due deadlines (the deadline loop found it due)."""
+        state = self.store.get_ticket(ticket_id)
+        if state is None:
+            return Result("rejected", f"no ticket {ticket_id!r}")
+        return self._run(state, Tick(), now)
+
+    # --- applying an outcome -------------------------------------------------------------
+
+    def _run(self, state: TicketState | None, inp: Input, now: datetime) -> Result:
+        try:
+            outcome = step(state, inp, now, self.policy)
+        except Rejected as exc:
+            return Result("rejected", str(exc), ticket=state)
+        new = outcome.state
+        self.store.put_ticket(new, next_deadline(new))
+        result = Result("applied" if outcome.commands or new != state else "unchanged", ticket=new)
+        for command in outcome.commands:
+            if isinstance(command, OpenPage):
+                self._open_code(command.ticket_id, command.person)
+            elif isinstance(command, ClosePages):
+                self.store.cancel_pages(command.ticket_id, command.persons)
+                self.store.remove_codes(command.ticket_id, command.persons)
+            elif isinstance(command, Notify):
+                result.notifications.append(command)
+                if self._enqueue(new, command, now):
+                    result.messages += 1
+                self._audit_notify(command)
+            else:
+                result.records.append(command)
+                self.store.add_audit(
+                    command.ticket_id,
+                    command.at,
+                    command.action,
+                    _compact(
+                        {
+                            "detail": command.detail,
+                            "by": command.by,
+                            "rung": command.rung,
+                        }
+                    ),
+                )
+        return result
+
+    def _open_code(self, ticket_id: str, person: str) -> str:
+        existing = self.store.code_for(person, ticket_id)
+        if existing is not None:
+            return existing
+        code = next_code(self.store.codes_of(person))
+        self.store.add_code(person, ticket_id, code)
+        return code
+
+    def _audit_notify(self, n: Notify) -> None:
+        self.store.add_audit(
+            n.ticket_id, n.at, n.action, {"to": n.person, "via": n.via, "rung": n.rung, "kind": n.kind}
+        )
+
+    def _enqueue(self, state: TicketState, n: Notify, now: datetime) -> bool:
+        """Render ``n`` and write its outbox row; False when the person cannot be reached."""
+        person = self.policy.person(n.person)
+        if person is None:
+            log.warning("ticket=%s no such person %s", n.ticket_id, n.person)
+            return False
+        address = person.email if n.via == "email" else person.phone
+        if not address:
+            self.store.add_audit(
+                n.ticket_id, n.at, "note", {"detail": f"{n.person} has no {n.via} address"}
+            )
+            return False
+        code = self.store.code_for(n.person, n.ticket_id) if n.kind in ("page", "handoff") else None
+        facts = self.facts(state, n.kind, n.person, code)
+        if n.via == "email":
+            facts = _with_timeline(facts, self._timeline_lines(state.ticket_id))
+            subject, body = render.email_subject(facts), render.email_body(facts)
+        elif n.via == "sms":
+            subject, body = "", render.sms_text(facts)
+        else:
+            subject, body = "", render.voice_script(facts)
+        self.store.add_message(
+            NewMessage(
+                key=n.key,
+                ticket_id=n.ticket_id,
+                person=n.person,
+                channel=n.via,
+                address=address,
+                kind=n.kind,
+                subject=subject,
+                body=body,
+                bundle_line=bundle_line(state, code),
+                token=self._token() if n.via == "voice" else "",
+                not_before=ts(now),
+                code=code,
+            ),
+            now,
+        )
+        return True
+
+    def fall_back(self, message_id: int, error: str, now: datetime) -> int:
+        """A message failed for good: send it on the person's other channels.
+
+        Returns how many fallback messages were queued. A fallback does not fall back
+        again, and a page that was acknowledged meanwhile is not chased.
+        """
+        row = self.store.message(message_id)
+        if row is None or "/fb-" in row.key:
+            return 0
+        state = self.store.get_ticket(row.ticket_id)
+        person = self.policy.person(row.person)
+        if state is None or person is None or state.closed and row.kind != "closed":
+            return 0
+        if row.kind in ("page", "handoff") and self.store.code_for(row.person, row.ticket_id) is None:
+            return 0
+        channels = FALLBACKS.get(row.channel, ())
+        if row.channel == "email" and row.kind not in ("page", "handoff", "remind", "overdue"):
+            channels = ()
+        self.store.add_audit(
+            row.ticket_id,
+            now,
+            "note",
+            {"detail": f"{row.channel} to {row.person} failed: {error}", "to": row.person},
+        )
+        added = 0
+        for channel in channels:
+            if not (person.email if channel == "email" else person.phone):
+                continue
+            notify = Notify(
+                f"{row.key}/fb-{channel}",
+                row.ticket_id,
+                now,
+                row.person,
+                channel,
+                row.kind,  # type: ignore[arg-type]
+                "page",
+                state.rung,
+            )
+            if self._enqueue(state, notify, now):
+                added += 1
+        return added
+
+    def facts(
+        self, state: TicketState, kind: render.MessageKind, recipient: str, code: str | None
+    ) -> render.MessageFacts:
+        """What a message about ``state`` to ``recipient`` says."""
+        rung_name = ""
+        if state.rung:
+            try:
+                ladder = self.policy.config.ladder_for(state.queue)
+                rung_name = ladder.rungs[min(state.rung, len(ladder.rungs)) - 1].name
+            except LookupError:
+                rung_name = ""
+        who = self.policy.person(recipient)
+        owner = self.policy.person(state.owner) if state.owner else None
+        return render.MessageFacts(
+            kind=kind,
+            ticket_id=state.ticket_id,
+            severity=state.severity,
+            customer=state.customer,
+            summary=state.summary,
+            rung=state.rung,
+            rung_name=rung_name,
+            code=code,
+            respond_by=state.respond_by,
+            status_due=state.status_due,
+            breached=state.breached,
+            owner=owner.name if owner else state.owner,
+            recipient=who.name if who else recipient,
+        )
+
+    def _timeline_lines(self, ticket_id: str) -> tuple[tuple[datetime, str], ...]:
+        return tuple((entry.at, describe(entry.action, entry.detail)) for entry in self.store.audit(ticket_id))
+
+
+def bundle_line(state: TicketState, code: str | None) -> str:
+    """The short line a bundled SMS lists for one page."""
+    customer = f" {state.customer}" if state.customer else ""
+    reply = f" ({code})" if code else ""
+    return f"SEV{state.severity} {state.ticket_id}{customer}{reply}"
+
+
+def describe(action: str, detail: dict[str, object]) -> str:
+    """One human line for an audit entry (timeline output, email bodies)."""
+    parts = [action]
+    if "to" in detail:
+        parts.append(f"to {detail['to']} by {detail.get('via')}")
+    if detail.get("rung"):
+        parts.append(f"(rung {detail['rung']})")
+    if detail.get("by"):
+        parts.append(f"by {detail['by']}")
+    if detail.get("detail"):
+        parts.append(f"- {detail['detail']}")
+    return " ".join(parts)
+
+
+def _with_timeline(
+    facts: render.MessageFacts, lines: tuple[tuple[datetime, str], ...]
+) -> render.MessageFacts:
+    return replace(facts, timeline=lines)
+
+
+def _compact(d: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in d.items() if v not in (None, "")}
+
+
+__all__ = ["Engine", "Result", "bundle_line", "describe", "format_instant"]

@@ -1,0 +1,280 @@
+"""The outbox relay: claim due rows, respect limits, bundle, send, retry, fall back.
+
+Row states: ``pending`` -> ``sending`` -> ``sent`` | ``pending`` again with a later
+``not_before`` (temporary failure: exponential backoff with jitter) | ``failed``
+(permanent refusal or retries exhausted: the person's other channels get the message).
+``cancelled`` rows were pages acknowledged before they went out. A row left ``sending``
+by a dead process is re-queued at start-up (the one duplicate window of SPEC section 9).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pager.core.model import Settings
+from pager.delivery import Mailer, PermanentFailure, SmsSender, TemporaryFailure, VoiceCaller
+from pager.engine import Engine
+from pager.metrics import Metrics
+from pager.ratelimit import SlidingWindow, Spacing
+from pager.service import Service
+from pager.store.sqlite import OutboxRow
+
+log = logging.getLogger("pager.relay")
+
+MAX_ATTEMPTS = 6
+BACKOFF_BASE = 2.0
+BACKOFF_CAP = 300.0
+#: How many sends may be in flight at once.
+CONCURRENCY = 64
+
+
+def backoff(attempt: int, retry_after: float | None, rand: Callable[[], float] = random.random) -> float:
+    """Seconds before retry ``attempt`` (1-based): exponential, capped, full jitter.
+
+    A provider's ``Retry-After`` is a floor.
+    """
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** (attempt - 1)))
+    delay = ceiling / 2 + rand() * ceiling / 2
+    return float(max(delay, retry_after or 0.0))
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """One provider request covering one or more outbox rows (a bundle)."""
+
+    ids: tuple[int, ...]
+    channel: str
+    person: str
+    address: str
+    subject: str
+    body: str
+    token: str
+    attempts: int
+    kinds: tuple[str, ...]
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Senders:
+    sms: SmsSender
+    voice: VoiceCaller
+    email: Mailer
+
+
+class Relay:
+    """Drains the outbox; :meth:`wake` after a commit that added rows."""
+
+    def __init__(
+        self,
+        service: Service,
+        senders: Senders,
+        settings: Settings,
+        metrics: Metrics,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.service = service
+        self.senders = senders
+        self.metrics = metrics
+        self.clock = clock
+        self.public_url = settings.http.public_url.rstrip("/")
+        self.number_rate = Spacing(settings.twilio.max_sms_per_second)
+        self.sms_limit = SlidingWindow(settings.limits.sms_per_person)
+        self.call_limit = SlidingWindow(settings.limits.calls_per_person)
+        self._wake = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(CONCURRENCY)
+        self._stopping = False
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Config reload: new limits apply from now on (history is kept)."""
+        self.public_url = settings.http.public_url.rstrip("/")
+        self.number_rate.per_second = settings.twilio.max_sms_per_second
+        self.sms_limit.rate = settings.limits.sms_per_person
+        self.call_limit.rate = settings.limits.calls_per_person
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Until cancelled or :meth:`drain`: send what is due, sleep until the next row."""
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                sends, next_due = await self.service.db(self._claim)
+            except Exception as exc:
+                log.error("outbox claim failed: %s", exc)
+                await self._sleep(1.0)
+                continue
+            for send in sends:
+                await self._slots.acquire()
+                task = asyncio.create_task(self._deliver(send))
+                self._inflight.add(task)
+                task.add_done_callback(self._inflight.discard)
+            if sends:
+                continue
+            delay = None if next_due is None else max(0.0, next_due - self.clock())
+            await self._sleep(delay)
+
+    async def _sleep(self, delay: float | None) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._wake.wait()
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Stop claiming; wait for in-flight sends (SIGTERM)."""
+        self._stopping = True
+        self._wake.set()
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=timeout)
+
+    # --- claiming (store thread) ---------------------------------------------------------
+
+    def _claim(self, engine: Engine) -> tuple[list[Send], float | None]:
+        store = engine.store
+        now = self.clock()
+        rows = store.pending_messages(datetime.fromtimestamp(now, UTC))
+        sends: list[Send] = []
+        sms_by_person: dict[str, list[OutboxRow]] = {}
+        for row in rows:
+            if row.channel == "sms":
+                sms_by_person.setdefault(row.person, []).append(row)
+            elif row.channel == "voice":
+                at = max(self.number_rate.earliest(now), self.call_limit.earliest(row.person, now))
+                if at > now:
+                    store.defer([row.id], at)
+                    continue
+                self.number_rate.take(now)
+                self.call_limit.take(row.person, now)
+                sends.append(_send([row]))
+            else:
+                sends.append(_send([row]))
+        for person, group in sms_by_person.items():
+            at = max(self.number_rate.earliest(now), self.sms_limit.earliest(person, now))
+            if at > now:
+                store.defer([r.id for r in group], at)
+                continue
+            self.number_rate.take(now)
+            self.sms_limit.take(person, now)
+            # Everything already waiting for this person goes out as one SMS (bundling);
+            # nothing is held back to wait for company.
+            extra = [r for r in store.pending_for(person, "sms") if r.id not in {g.id for g in group}]
+            sends.append(_send(group + extra))
+        for send in sends:
+            store.mark_sending(send.ids)
+        return sends, store.next_message_due()
+
+    # --- delivering (event loop) ---------------------------------------------------------
+
+    async def _deliver(self, send: Send) -> None:
+        try:
+            started = time.perf_counter()
+            try:
+                provider_id = await self._call_provider(send)
+            except PermanentFailure as exc:
+                await self._failed(send, f"refused: {exc}")
+                return
+            except TemporaryFailure as exc:
+                await self._retry(send, str(exc), exc.retry_after)
+                return
+            except Exception as exc:  # a bug or an unexpected library error: retry
+                log.exception("sending %s to %s failed unexpectedly", send.channel, send.person)
+                await self._retry(send, f"unexpected: {exc!r}", None)
+                return
+            self.metrics.provider_latency.labels(send.channel).observe(time.perf_counter() - started)
+            self.metrics.pages.labels(send.channel, "sent").inc(len(send.ids))
+            if len(send.ids) > 1:
+                self.metrics.pages.labels(send.channel, "bundled").inc(len(send.ids))
+            if send.channel == "sms" and "page" in send.kinds and send.attempts == 0:
+                self.metrics.event_to_first_page.observe(max(0.0, self.clock() - send.created_at))
+            now = datetime.fromtimestamp(self.clock(), UTC)
+            await self.service.db(lambda e: e.store.mark_sent(send.ids, provider_id, now))
+            log.info(
+                "sent %s to %s (%s) ids=%s provider_id=%s",
+                send.channel,
+                send.person,
+                ",".join(send.kinds),
+                ",".join(map(str, send.ids)),
+                provider_id,
+            )
+        finally:
+            self._slots.release()
+
+    async def _call_provider(self, send: Send) -> str:
+        if send.channel == "sms":
+            return await self.senders.sms.send_sms(send.address, send.body)
+        if send.channel == "voice":
+            base = f"{self.public_url}/twilio/voice"
+            return await self.senders.voice.call(
+                send.address, f"{base}/answer/{send.token}", f"{base}/status/{send.token}"
+            )
+        return await self.senders.email.send_email(send.address, send.subject, send.body)
+
+    async def _retry(self, send: Send, error: str, retry_after: float | None) -> None:
+        attempt = send.attempts + 1
+        if attempt >= MAX_ATTEMPTS:
+            await self._failed(send, f"gave up after {attempt} attempts: {error}")
+            return
+        delay = backoff(attempt, retry_after)
+        self.metrics.pages.labels(send.channel, "retry").inc(len(send.ids))
+        log.warning(
+            "%s to %s failed (attempt %d), retrying in %.1fs: %s",
+            send.channel,
+            send.person,
+            attempt,
+            delay,
+            error,
+        )
+        not_before = self.clock() + delay
+        await self.service.db(lambda e: e.store.mark_retry(send.ids, not_before, error))
+        self._wake.set()
+
+    async def _failed(self, send: Send, error: str) -> None:
+        self.metrics.pages.labels(send.channel, "failed").inc(len(send.ids))
+        log.error("%s to %s failed for good: %s", send.channel, send.person, error)
+        now = datetime.fromtimestamp(self.clock(), UTC)
+
+        def record(engine: Engine) -> int:
+            engine.store.mark_failed(send.ids, error)
+            return sum(engine.fall_back(message_id, error, now) for message_id in send.ids)
+
+        added = await self.service.db(record)
+        if added:
+            self.metrics.pages.labels(send.channel, "fallback").inc(added)
+            self._wake.set()
+
+
+def _send(rows: list[OutboxRow]) -> Send:
+    first = rows[0]
+    body = first.body if len(rows) == 1 else bundle_body(rows)
+    return Send(
+        ids=tuple(r.id for r in rows),
+        channel=first.channel,
+        person=first.person,
+        address=first.address,
+        subject=first.subject,
+        body=body,
+        token=first.token,
+        attempts=max(r.attempts for r in rows),
+        kinds=tuple(sorted({r.kind for r in rows})),
+        created_at=min(r.created_at for r in rows),
+    )
+
+
+def bundle_body(rows: list[OutboxRow]) -> str:
+    """Several waiting SMS for one person as one: each ticket with its code, ``ack all``."""
+    pages = [r for r in rows if r.code]
+    others = [r for r in rows if not r.code]
+    lines = [f"{len(rows)} pager messages:"]
+    lines.extend(r.bundle_line for r in pages)
+    lines.extend(r.body for r in others)
+    if pages:
+        lines.append("Reply a code to ack one, ACK ALL for all")
+    return "\n".join(lines)

@@ -1,0 +1,189 @@
+"""The async face of the store and engine: one store thread, group commit, change hooks.
+
+Every store access of the daemon goes through :meth:`Service.db`: the function runs on
+the single store thread inside a transaction. Calls that arrive while a transaction is
+running are batched into the next one, each in its own SAVEPOINT, so a burst of events
+costs one commit (group commit) while a failing job rolls back alone.
+
+After a batch commits, the ``on_commit`` hooks run on the event loop (wake the outbox
+relay and the deadline loop, publish ticket state).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pager.core.events import TicketEvent
+from pager.core.ladder import AckVia, TicketState
+from pager.core.policy import Policy
+from pager.engine import Engine, Result
+from pager.store.sqlite import SqliteStore, StoreError
+
+log = logging.getLogger("pager.service")
+T = TypeVar("T")
+#: Most jobs in one transaction; bounds the latency a burst adds to its last job.
+MAX_BATCH = 256
+
+
+@dataclass(slots=True)
+class _Job:
+    fn: Callable[[Engine], Any]
+    future: asyncio.Future[Any]
+
+
+@dataclass(slots=True)
+class CommitInfo:
+    """What a committed batch changed, for the hooks."""
+
+    tickets: dict[str, TicketState] = field(default_factory=dict)
+    messages: int = 0
+
+
+class Service:
+    """Owns the store (on its own thread) and the engine; see the module docstring."""
+
+    def __init__(self, store: SqliteStore, policy: Policy) -> None:
+        self.store = store
+        self.engine = Engine(store, policy)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pager-store")
+        self._queue: list[_Job] = []
+        self._wake = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+        self.on_commit: list[Callable[[CommitInfo], None]] = []
+        self.store_ok = True
+        self.store_error = ""
+
+    @property
+    def policy(self) -> Policy:
+        return self.engine.policy
+
+    def swap_policy(self, policy: Policy) -> None:
+        """Use ``policy`` from the next job on (config reload); atomic on the loop."""
+        self.engine.policy = policy
+
+    async def start(self) -> None:
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run(), name="pager-store")
+
+    async def close(self) -> None:
+        """Finish queued jobs, stop the store thread and close the store."""
+        if self._runner is not None:
+            while self._queue:
+                await asyncio.sleep(0.01)
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+            self._runner = None
+        await asyncio.get_running_loop().run_in_executor(self._executor, self.store.close)
+        self._executor.shutdown(wait=True)
+
+    async def db(self, fn: Callable[[Engine], T]) -> T:
+        """Run ``fn(engine)`` on the store thread inside a (shared) transaction."""
+        if self._runner is None:
+            await self.start()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Job(fn, future))
+        self._wake.set()
+        return await future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                try:
+                    outcomes, info = await loop.run_in_executor(self._executor, self._commit, batch)
+                except StoreError as exc:
+                    self._store_failed(str(exc))
+                    for job in batch:
+                        if not job.future.done():
+                            job.future.set_exception(exc)
+                    continue
+                self._store_recovered()
+                for job, (ok, value) in zip(batch, outcomes, strict=True):
+                    if job.future.done():
+                        continue
+                    if ok:
+                        job.future.set_result(value)
+                    else:
+                        job.future.set_exception(value)
+                for hook in self.on_commit:
+                    try:
+                        hook(info)
+                    except Exception:
+                        log.exception("commit hook failed")
+
+    def _commit(self, batch: list[_Job]) -> tuple[list[tuple[bool, Any]], CommitInfo]:
+        """On the store thread: one transaction, a savepoint per job."""
+        outcomes: list[tuple[bool, Any]] = []
+        info = CommitInfo()
+        db = self.store.db
+        with self.store.transaction():
+            for job in batch:
+                db.execute("SAVEPOINT job")
+                try:
+                    value = job.fn(self.engine)
+                except Exception as exc:  # a failing job rolls back alone
+                    db.execute("ROLLBACK TO job")
+                    db.execute("RELEASE job")
+                    outcomes.append((False, exc))
+                    continue
+                db.execute("RELEASE job")
+                outcomes.append((True, value))
+                if isinstance(value, Result) and value.ticket is not None and value.status == "applied":
+                    info.tickets[value.ticket.ticket_id] = value.ticket
+                    info.messages += value.messages
+        return outcomes, info
+
+    def _store_failed(self, reason: str) -> None:
+        if self.store_ok:
+            log.error("store unavailable: %s", reason)
+        self.store_ok = False
+        self.store_error = reason
+
+    def _store_recovered(self) -> None:
+        if not self.store_ok:
+            log.warning("store available again")
+        self.store_ok = True
+        self.store_error = ""
+
+    # --- the inputs of the daemon ------------------------------------------------------
+
+    async def ingest(self, event: TicketEvent, now: datetime, payload: str) -> Result:
+        return await self.db(lambda engine: engine.ingest(event, now, payload))
+
+    async def acknowledge(self, ticket_id: str, person: str, via: AckVia, now: datetime) -> Result:
+        return await self.db(lambda engine: engine.acknowledge(ticket_id, person, via, now))
+
+    async def escalate(self, ticket_id: str, person: str, via: AckVia, now: datetime) -> Result:
+        return await self.db(lambda engine: engine.escalate(ticket_id, person, via, now))
+
+    async def fire_due(self, now: datetime, limit: int = 500) -> int:
+        """Fire the deadlines of up to ``limit`` due tickets; return how many fired."""
+
+        def fire(engine: Engine) -> int:
+            due = engine.store.due_tickets(now, limit)
+            for ticket_id in due:
+                result = engine.fire(ticket_id, now)
+                if result.ticket is not None and result.status == "applied":
+                    fired_info.tickets[ticket_id] = result.ticket
+            return len(due)
+
+        fired_info = CommitInfo()
+        count = await self.db(fire)
+        if fired_info.tickets:
+            for hook in self.on_commit:
+                hook(fired_info)
+        return count
+
+    async def next_due(self) -> datetime | None:
+        return await self.db(lambda engine: engine.store.next_due())

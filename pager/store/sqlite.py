@@ -1,0 +1,403 @@
+"""The SQLite store: tickets, stored deadlines, the outbox, reply codes, audit.
+
+Synchronous by design: the daemon runs every transaction on one dedicated worker thread
+(see :mod:`pager.service`), so a whole batch of events costs one thread hop and one commit
+(group commit). The CLI uses it directly.
+
+Durability: WAL with ``synchronous=NORMAL`` survives any process crash (``kill -9``)
+without losing a committed transaction; only an OS crash or power loss can lose the last
+few. ``PAGER_SQLITE_SYNC=FULL`` trades throughput for that too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pager.core.ladder import TicketState
+from pager.store.codec import decode_state, encode_state
+from pager.store.migrations import migrate
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used (unreadable, read-only, full disk, newer schema...)."""
+
+
+def ts(t: datetime) -> float:
+    """An instant as epoch seconds (the storage form of every deadline)."""
+    return t.timestamp()
+
+
+def from_ts(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    key: str
+    ticket_id: str
+    person: str
+    channel: str
+    address: str
+    kind: str
+    subject: str
+    body: str
+    bundle_line: str
+    token: str
+    state: str
+    attempts: int
+    not_before: float
+    created_at: float
+    code: str | None
+    error: str | None = None
+
+
+_OUTBOX_COLUMNS = (
+    "id, key, ticket_id, person, channel, address, kind, subject, body, bundle_line, token,"
+    " state, attempts, not_before, created_at, code, error"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """An outbox row to insert (rendered; ``key`` makes the insert idempotent)."""
+
+    key: str
+    ticket_id: str
+    person: str
+    channel: str
+    address: str
+    kind: str
+    subject: str
+    body: str
+    bundle_line: str
+    token: str
+    not_before: float
+    code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    ticket_id: str
+    at: datetime
+    action: str
+    detail: dict[str, Any]
+
+
+def path_from_url(url: str) -> Path:
+    """``sqlite:/abs/path.db`` (the normalised config form) -> Path; ValueError otherwise."""
+    if not url.startswith("sqlite:"):
+        raise ValueError(f"not a sqlite store url: {url!r}")
+    rest = url[len("sqlite:") :]
+    if rest.startswith("///"):
+        rest = "/" + rest[3:]
+    return Path(rest)
+
+
+class SqliteStore:
+    """One connection; every public method must run inside :meth:`transaction` or is one.
+
+    Not safe for concurrent use from several threads: the daemon confines it to one.
+    """
+
+    def __init__(self, path: str | Path, *, synchronous: str | None = None) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False, timeout=10.0
+            )
+            self.db.execute("PRAGMA journal_mode=WAL")
+            sync = synchronous or os.environ.get("PAGER_SQLITE_SYNC", "NORMAL")
+            if sync.upper() not in ("NORMAL", "FULL", "OFF"):
+                raise StoreError(f"PAGER_SQLITE_SYNC must be NORMAL or FULL, not {sync!r}")
+            self.db.execute(f"PRAGMA synchronous={sync.upper()}")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA busy_timeout=10000")
+            migrate(self.db)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        self._depth = 0
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any exception). Re-entrant."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"store unavailable: {exc}") from exc
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                self.db.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self.db.execute("ROLLBACK")
+                raise StoreError(f"commit failed: {exc}") from exc
+
+    def healthy(self) -> bool:
+        """True when the store answers a read and its file is writable."""
+        try:
+            self.db.execute("SELECT 1").fetchone()
+        except sqlite3.Error:
+            return False
+        return os.access(self.path, os.W_OK)
+
+    def data_version(self) -> int:
+        """Changes when another connection (e.g. ``pager ack``) commits."""
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+
+    # --- events ------------------------------------------------------------------------
+
+    def event_seen(self, event_id: str) -> bool:
+        row = self.db.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone()
+        return row is not None
+
+    def record_event(self, event_id: str, ticket_id: str, received: datetime, payload: str) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO events(event_id, ticket_id, received_at, payload)"
+            " VALUES (?, ?, ?, ?)",
+            (event_id, ticket_id, ts(received), payload),
+        )
+
+    def message_seen(self, sid: str) -> bool:
+        """True when ``sid`` (an inbound SMS MessageSid) was seen before; records it."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO inbound(message_sid, received_at) VALUES (?, strftime('%s'))",
+            (sid,),
+        )
+        return cur.rowcount == 0
+
+    # --- tickets and their deadlines -----------------------------------------------------
+
+    def get_ticket(self, ticket_id: str) -> TicketState | None:
+        row = self.db.execute(
+            "SELECT state FROM tickets WHERE ticket_id = ?", (ticket_id,)
+        ).fetchone()
+        return None if row is None else decode_state(row[0])
+
+    def put_ticket(self, state: TicketState, deadline: datetime | None) -> None:
+        """Store ``state`` and its single next deadline (None removes the timer)."""
+        self.db.execute(
+            "INSERT INTO tickets(ticket_id, state, closed) VALUES (?, ?, ?)"
+            " ON CONFLICT(ticket_id) DO UPDATE SET state = excluded.state,"
+            " closed = excluded.closed",
+            (state.ticket_id, encode_state(state), int(state.closed)),
+        )
+        if deadline is None:
+            self.db.execute("DELETE FROM timers WHERE ticket_id = ?", (state.ticket_id,))
+        else:
+            self.db.execute(
+                "INSERT INTO timers(ticket_id, due) VALUES (?, ?)"
+                " ON CONFLICT(ticket_id) DO UPDATE SET due = excluded.due",
+                (state.ticket_id, ts(deadline)),
+            )
+
+    def next_due(self) -> datetime | None:
+        row = self.db.execute("SELECT MIN(due) FROM timers").fetchone()
+        return None if row[0] is None else from_ts(row[0])
+
+    def due_tickets(self, now: datetime, limit: int = 500) -> list[str]:
+        rows = self.db.execute(
+            "SELECT ticket_id FROM timers WHERE due <= ? ORDER BY due LIMIT ?", (ts(now), limit)
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def open_ticket_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM tickets WHERE closed = 0").fetchone()[0])
+
+    def timer_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM timers").fetchone()[0])
+
+    def open_tickets(self) -> Iterator[TicketState]:
+        for (text,) in self.db.execute("SELECT state FROM tickets WHERE closed = 0"):
+            yield decode_state(text)
+
+    # --- reply codes ----------------------------------------------------------------------
+
+    def codes_of(self, person: str) -> dict[str, str]:
+        """``{code: ticket_id}`` of ``person``'s open pages."""
+        rows = self.db.execute(
+            "SELECT code, ticket_id FROM codes WHERE person = ?", (person,)
+        ).fetchall()
+        return {code: ticket for code, ticket in rows}
+
+    def code_for(self, person: str, ticket_id: str) -> str | None:
+        row = self.db.execute(
+            "SELECT code FROM codes WHERE person = ? AND ticket_id = ?", (person, ticket_id)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def add_code(self, person: str, ticket_id: str, code: str) -> None:
+        self.db.execute(
+            "INSERT INTO codes(person, code, ticket_id) VALUES (?, ?, ?)", (person, code, ticket_id)
+        )
+
+    def remove_codes(self, ticket_id: str, persons: Sequence[str] | None) -> None:
+        if persons is None:
+            self.db.execute("DELETE FROM codes WHERE ticket_id = ?", (ticket_id,))
+        else:
+            self.db.executemany(
+                "DELETE FROM codes WHERE ticket_id = ? AND person = ?",
+                [(ticket_id, p) for p in persons],
+            )
+
+    # --- outbox ---------------------------------------------------------------------------
+
+    def add_message(self, msg: NewMessage, created: datetime) -> int | None:
+        """Insert an outbox row; None when its key already exists (a replay)."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO outbox(key, ticket_id, person, channel, address, kind,"
+            " subject, body, bundle_line, token, state, attempts, not_before, created_at, code)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+            (
+                msg.key,
+                msg.ticket_id,
+                msg.person,
+                msg.channel,
+                msg.address,
+                msg.kind,
+                msg.subject,
+                msg.body,
+                msg.bundle_line,
+                msg.token,
+                msg.not_before,
+                ts(created),
+                msg.code,
+            ),
+        )
+        return cur.lastrowid if cur.rowcount else None
+
+    def pending_messages(self, now: datetime, limit: int = 200) -> list[OutboxRow]:
+        rows = self.db.execute(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = 'pending' AND not_before <= ?"
+            " ORDER BY id LIMIT ?",
+            (ts(now), limit),
+        ).fetchall()
+        return [OutboxRow(*r) for r in rows]
+
+    def next_message_due(self) -> float | None:
+        row = self.db.execute(
+            "SELECT MIN(not_before) FROM outbox WHERE state = 'pending'"
+        ).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def pending_for(self, person: str, channel: str) -> list[OutboxRow]:
+        rows = self.db.execute(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = 'pending' AND person = ?"
+            " AND channel = ? ORDER BY id",
+            (person, channel),
+        ).fetchall()
+        return [OutboxRow(*r) for r in rows]
+
+    def message(self, message_id: int) -> OutboxRow | None:
+        row = self.db.execute(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE id = ?", (message_id,)
+        ).fetchone()
+        return None if row is None else OutboxRow(*row)
+
+    def message_by_token(self, token: str) -> OutboxRow | None:
+        row = self.db.execute(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE token = ?", (token,)
+        ).fetchone()
+        return None if row is None else OutboxRow(*row)
+
+    def mark_sending(self, ids: Sequence[int]) -> None:
+        self.db.executemany(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?",
+            [(i,) for i in ids],
+        )
+
+    def mark_sent(self, ids: Sequence[int], provider_id: str, at: datetime) -> None:
+        self.db.executemany(
+            "UPDATE outbox SET state = 'sent', provider_id = ?, sent_at = ?, error = NULL"
+            " WHERE id = ?",
+            [(provider_id, ts(at), i) for i in ids],
+        )
+
+    def mark_retry(self, ids: Sequence[int], not_before: float, error: str) -> None:
+        self.db.executemany(
+            "UPDATE outbox SET state = 'pending', not_before = ?, error = ? WHERE id = ?",
+            [(not_before, error, i) for i in ids],
+        )
+
+    def mark_failed(self, ids: Sequence[int], error: str) -> None:
+        self.db.executemany(
+            "UPDATE outbox SET state = 'failed', error = ? WHERE id = ?",
+            [(error, i) for i in ids],
+        )
+
+    def defer(self, ids: Sequence[int], not_before: float) -> None:
+        """Hold pending rows back (rate limits) without counting an attempt."""
+        self.db.executemany(
+            "UPDATE outbox SET not_before = ? WHERE id = ? AND state = 'pending'",
+            [(not_before, i) for i in ids],
+        )
+
+    def cancel_pages(self, ticket_id: str, persons: Sequence[str] | None) -> int:
+        """Cancel unsent page/handoff messages of a ticket (its page was acknowledged)."""
+        sql = (
+            "UPDATE outbox SET state = 'cancelled' WHERE ticket_id = ? AND state = 'pending'"
+            " AND kind IN ('page', 'handoff')"
+        )
+        if persons is None:
+            return self.db.execute(sql, (ticket_id,)).rowcount
+        total = 0
+        for person in persons:
+            total += self.db.execute(sql + " AND person = ?", (ticket_id, person)).rowcount
+        return total
+
+    def requeue_interrupted(self) -> int:
+        """At start-up: rows left 'sending' by a dead process go back to 'pending'.
+
+        This is the one window in which a message can be sent twice (SPEC section 9): the
+        provider may have accepted it before the process died.
+        """
+        return self.db.execute(
+            "UPDATE outbox SET state = 'pending' WHERE state = 'sending'"
+        ).rowcount
+
+    def outbox_counts(self) -> dict[str, int]:
+        rows = self.db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall()
+        return {state: int(n) for state, n in rows}
+
+    # --- audit ----------------------------------------------------------------------------
+
+    def add_audit(self, ticket_id: str, at: datetime, action: str, detail: dict[str, Any]) -> None:
+        self.db.execute(
+            "INSERT INTO audit(ticket_id, at, action, detail) VALUES (?, ?, ?, ?)",
+            (ticket_id, ts(at), action, json.dumps(detail, separators=(",", ":"))),
+        )
+
+    def audit(self, ticket_id: str) -> list[AuditEntry]:
+        rows = self.db.execute(
+            "SELECT ticket_id, at, action, detail FROM audit WHERE ticket_id = ? ORDER BY id",
+            (ticket_id,),
+        ).fetchall()
+        return [AuditEntry(r[0], from_ts(r[1]), r[2], json.loads(r[3])) for r in rows]
