@@ -32,7 +32,7 @@ pytest: venv mosquitto
 test: lint typecheck pytest
 
 demo: venv mosquitto
-	$(BIN)/python -m bench.demo
+	$(BIN)/python -m scripts.demo
 
 bench: venv mosquitto
 	$(BIN)/python -m bench.run

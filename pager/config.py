@@ -18,7 +18,7 @@ from pager.configload import crossref
 from pager.configload.fields import Fields
 from pager.configload.issues import ConfigError, ConfigIssue, FileIssues, IssueLog
 from pager.configload.ladders import LadderFile, parse_ladder
-from pager.configload.people import parse_people
+from pager.configload.people import PeopleFile, parse_people
 from pager.configload.rotations import RotationFile, parse_rotation
 from pager.configload.settings import SettingsParser
 from pager.configload.values import parse_duration
@@ -62,19 +62,21 @@ def load_config(
         settings = SettingsParser(fields, base, env, require_secrets).parse(root)
 
     people_root, ok = _read(base, PEOPLE_FILE, log)
-    people = parse_people(people_root, Fields(FileIssues(PEOPLE_FILE, log)))
-    if not ok:
-        people.refs.clear()
+    if ok:
+        people = parse_people(people_root, Fields(FileIssues(PEOPLE_FILE, log)))
+    else:
+        people = PeopleFile(readable=False)
 
     rotation_files: list[RotationFile] = []
-    for name in _listing(base, ROTATIONS_DIR, log, required=False):
+    for name in _listing(base, ROTATIONS_DIR, log, required=False) or ():
         order.append(name)
         root, ok = _read(base, name, log)
         if ok:
             rotation_files.append(parse_rotation(root, Fields(FileIssues(name, log))))
 
     ladder_files: list[LadderFile] = []
-    for name in _listing(base, LADDERS_DIR, log, required=True):
+    ladder_names = _listing(base, LADDERS_DIR, log, required=True)
+    for name in ladder_names or ():
         order.append(name)
         root, ok = _read(base, name, log)
         if ok:
@@ -83,7 +85,9 @@ def load_config(
             ladder_files.append(LadderFile(name, queues=[]))  # unreadable: not a default
     order.append(crossref.LADDERS_DIR)
 
-    crossref.check_references(people, rotation_files, ladder_files, log)
+    crossref.check_references(
+        people, rotation_files, ladder_files, log, ladders_listed=ladder_names is not None
+    )
     if log:
         raise ConfigError(log.sorted(order))
 
@@ -118,9 +122,9 @@ def _internal(log: IssueLog, file: str) -> None:
     log.add(ConfigIssue(file, 0, "", "could not be loaded (internal error: no issue reported)"))
 
 
-def _listing(base: Path, sub: str, log: IssueLog, *, required: bool) -> list[str]:
-    """``sub/NAME.yaml`` names relative to ``base``, sorted; a missing directory is an
-    issue only when ``required``."""
+def _listing(base: Path, sub: str, log: IssueLog, *, required: bool) -> list[str] | None:
+    """``sub/NAME.yaml`` names relative to ``base``, sorted. None when the directory
+    cannot be listed (an issue, except for a missing directory that is not ``required``)."""
     folder = base / sub
     try:
         names = sorted(
@@ -131,10 +135,10 @@ def _listing(base: Path, sub: str, log: IssueLog, *, required: bool) -> list[str
     except FileNotFoundError:
         if required:
             log.add(ConfigIssue(f"{sub}/", 0, "", "directory not found"))
-        return []
+        return None
     except OSError as err:
         log.add(ConfigIssue(f"{sub}/", 0, "", f"cannot list directory: {err.strerror or err}"))
-        return []
+        return None
     return [f"{sub}/{name}" for name in names]
 
 

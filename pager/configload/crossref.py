@@ -26,8 +26,11 @@ def check_references(
     rotations: list[RotationFile],
     ladders: list[LadderFile],
     log: IssueLog,
+    *,
+    ladders_listed: bool = True,
 ) -> None:
-    """Report every cross-file problem into ``log``."""
+    """Report every cross-file problem into ``log``. ``ladders_listed`` False means the
+    ladders directory itself was missing (already reported)."""
     by_rotation = _unique_names(rotations, "rotation", log)
     _unique_names(ladders, "ladder", log)
     known = {
@@ -41,11 +44,14 @@ def check_references(
     for ladder in ladders:
         refs.extend(ladder.refs)
     for ref in refs:
+        if ref.kind in ("person", "role") and not people.readable:
+            continue
         if ref.name not in known[ref.kind]:
             log.add(ConfigIssue(ref.file, ref.line, ref.path, f"unknown {ref.kind} '{ref.name}'"))
     _after_hours_cycles(by_rotation, log)
     _override_members(by_rotation, people.person_ids, log)
-    _queue_routing(ladders, log)
+    if ladders or ladders_listed:
+        _queue_routing(ladders, log)
 
 
 def _unique_names(files: Sequence[F], what: str, log: IssueLog) -> dict[str, F]:
@@ -158,7 +164,7 @@ def _queue_routing(ladders: list[LadderFile], log: IssueLog) -> None:
                     f"queue '{queue.name}' is also listed by ladder '{other}' ({first.file})",
                 )
             )
-    if default is None:
+    if default is None and all(parsed.complete for parsed in ladders):
         log.add(
             ConfigIssue(
                 LADDERS_DIR,

@@ -160,7 +160,8 @@ class Fields:
         for option in options:
             if text.lower() == str(option):
                 return option
-        choices = " or ".join(str(option) for option in options)
+        names = [str(option) for option in options]
+        choices = f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
         self.report(node, path, f"{name} must be {choices}, got {text!r}")
         return None
 

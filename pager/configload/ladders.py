@@ -48,10 +48,13 @@ class LadderFile:
     queues: list[Located] | None = None
     line: int = 1
     refs: list[Ref] = field(default_factory=list)
+    #: False when the file's top level could not be read (its routing is unknown).
+    complete: bool = False
 
 
 def parse_ladder(root: YNode | None, f: Fields) -> LadderFile:
-    result = LadderFile(f.file)
+    # Until the file is known to have no `queues`, it is not a candidate default ladder.
+    result = LadderFile(f.file, queues=[])
     if root is None:
         f.report(0, "", "the file is empty; it must define a ladder")
         return result
@@ -64,6 +67,8 @@ def parse_ladder(root: YNode | None, f: Fields) -> LadderFile:
     )
     if top is None:
         return result
+    result.queues = None
+    result.complete = True
     before = len(f.issues.log)
     name = f.ident(top["name"], "name", "ladder name") if "name" in top else None
     if name is not None:

@@ -28,6 +28,8 @@ class PeopleFile:
     roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
     role_names: set[str] = field(default_factory=set)
     refs: list[Ref] = field(default_factory=list)
+    #: False when the file could not be read: references to people are then unchecked.
+    readable: bool = True
 
 
 def parse_people(root: YNode | None, f: Fields) -> PeopleFile:

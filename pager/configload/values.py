@@ -76,7 +76,10 @@ def parse_rate(text: str) -> Rate:
     if not slash or not count_text.strip().isdigit():
         raise ValueError(f"invalid rate {text!r}: expected COUNT/DURATION, e.g. 10/15m")
     count = int(count_text)
-    per = parse_duration(per_text)
+    try:
+        per = parse_duration(per_text)
+    except ValueError:
+        raise ValueError(f"invalid rate {text!r}: expected COUNT/DURATION, e.g. 10/15m") from None
     if not isinstance(per, WallDuration) or per.delta <= timedelta(0):
         raise ValueError(f"invalid rate {text!r}: the period must be a wall duration like 15m")
     if count < 1:

@@ -13,7 +13,7 @@ themselves, so ``to: 17:30`` (a YAML 1.1 base-60 integer when unquoted) and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 import yaml
@@ -110,6 +110,8 @@ def parse_yaml(text: str, issues: FileIssues) -> YNode | None:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         problem = err.problem or err.context or "invalid YAML"
+        if err.context and problem.startswith("but "):
+            problem = f"{err.context}, {problem}"  # "expected a single document..., but"
         if mark is None:
             issues.report(0, "", f"YAML syntax error: {problem}")
         else:
@@ -121,11 +123,14 @@ def parse_yaml(text: str, issues: FileIssues) -> YNode | None:
         return None
     except yaml.reader.ReaderError as err:
         line, column = _line_column(text, err.position)
+        code = (
+            err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or " ")
+        )
         issues.report(
             line,
             "",
             f"YAML syntax error at line {line}, column {column}: "
-            f"character {err.character!r} is not allowed",
+            f"character U+{code:04X} is not allowed",
         )
         return None
     except yaml.YAMLError as err:
@@ -228,6 +233,10 @@ class _Builder:
             built = self.build(value_node, sub)
             if built is None:
                 continue
+            if not isinstance(built, YScalar):
+                # A block collection starts on the line after its key; problems with the
+                # collection as a whole ("missing key") read best at the key's line.
+                built = replace(built, line=key_line)
             explicit[key] = YEntry(key_line, built)
             order.append(key)
         result: dict[str, YEntry] = {}

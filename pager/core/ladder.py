@@ -592,7 +592,7 @@ class _Machine:
             self.s.pages = ()
             self.out.append(ClosePages(self.s.ticket_id))
         for person in self.s.paged:
-            self.notify(person, "email", "closed", "closed", self.s.rung)
+            self.notify(person, "email", "closed", "closed", 0)
 
     # -- deadlines --------------------------------------------------------------------
 

@@ -16,9 +16,9 @@ as docs/rotations.md spells them out:
 * Overrides, in file order, first match wins, replace ``replaces`` (or, without it,
   whoever is yielded, a gap included) by ``person`` during ``[start, end)``.
 
-Speed: each region keeps a small cache of per-local-day records (the merged windows
-touching the day and its handoff instants), so a lookup is a zone conversion, a dict
-lookup and a few comparisons per region.
+Speed: each region caches blocks of a week of local days (the merged windows touching
+them, their handoff instants), so a lookup is at most a zone conversion, a dict lookup
+and a few comparisons per region.
 """
 
 from __future__ import annotations
@@ -29,20 +29,23 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-from pager.core.hours import DAY, OpeningHours, local_instant, zone
+from pager.core.hours import OpeningHours, local_instant, zone
 from pager.core.model import Override, Region, Rotation
 
 Source = Literal["region", "override", "after_hours", "gap"]
 
 #: When a region without hours "began": infinitely long ago, so any real window is newer.
 _NEVER_BEGAN = datetime.min.replace(tzinfo=UTC)
-#: How many day records a region keeps before starting over (a year and then some).
-_DAY_CACHE_SIZE = 1024
-#: How many local days ahead a region looks for its next window edge before answering
-#: conservatively with a midnight (where nothing need change).
-_EDGE_LOOKAHEAD_DAYS = 8
+#: Local days per cached block. Blocks start on the handoff zero date, so a weekly
+#: handoff is always a block's first day.
+_BLOCK_DAYS = 7
+#: How many blocks a region keeps before starting over (years of lookups).
+_BLOCK_CACHE_SIZE = 256
+#: How many blocks ahead a region looks for its next window edge before answering
+#: conservatively with a block boundary (where nothing need change).
+_EDGE_LOOKAHEAD_BLOCKS = 3
 #: A merged window this long may have been cut by OpeningHours' bounded look-back, whose
-#: reported opening then moves every local midnight; midnights count as possible changes.
+#: reported opening then moves every local midnight: such windows are kept day by day.
 _LONG_WINDOW = timedelta(days=7)
 #: How far :meth:`RotationResolver.shift_end` looks for a real change by default.
 DEFAULT_HORIZON = timedelta(days=400)
@@ -72,29 +75,45 @@ GAP = OnCall(None, None, "gap")
 
 
 @dataclass(frozen=True, slots=True)
-class _Day:
-    """One region's facts for the instants ``[start, end)`` of one local date.
+class _Block:
+    """One region's facts for the instants ``[start, end)`` of ``_BLOCK_DAYS`` local dates.
 
-    ``windows`` are the full merged windows intersecting the day (their real extent, which
-    may reach into other days); ``edges`` their sorted opening and closing instants (plus
-    midnights when a window is long, see ``_LONG_WINDOW``). ``handoff`` is handoff number
-    ``index``, the last one dated on or before this date; ``next_handoff`` the one after.
+    ``spans`` are ``(open, close, began)``: the region covers ``[open, close)``, in a merged
+    window that began at ``began`` (a window's real extent, which may reach past the
+    block). ``handoffs`` are the handoff instants dated inside the block, the first being
+    number ``first_handoff``. ``edges``: the instants in ``[start, end]``, sorted, where
+    coverage, window start or member may change.
     """
 
-    day: date
+    number: int
     start: datetime
     end: datetime
-    windows: tuple[tuple[datetime, datetime], ...]
+    spans: tuple[tuple[datetime, datetime, datetime], ...]
+    first_handoff: int
+    handoffs: tuple[datetime, ...]
     edges: tuple[datetime, ...]
-    index: int
-    handoff: datetime
-    next_handoff: datetime
 
 
 class _RegionClock:
-    """One region's coverage and member arithmetic, with a per-local-day cache."""
+    """One region's coverage and member arithmetic over cached blocks of local days.
 
-    __slots__ = ("_days", "_period", "_zero", "at", "hours", "members", "name", "size", "tz")
+    Keeps the last block it used, so lookups walking forward in time (a sweep, a daemon
+    asking about "now") skip the zone conversion. Not thread-safe.
+    """
+
+    __slots__ = (
+        "_blocks",
+        "_last",
+        "_period",
+        "_zero",
+        "_zero_ordinal",
+        "at",
+        "hours",
+        "members",
+        "name",
+        "size",
+        "tz",
+    )
 
     def __init__(self, region: Region) -> None:
         if not region.members:
@@ -109,104 +128,121 @@ class _RegionClock:
         handoff = region.handoff
         self.at = handoff.at
         self._period = 7 if handoff.every == "week" else 1
-        start = handoff.start
+        zero = handoff.start
         if handoff.every == "week":
-            weekday = start.weekday() if handoff.day is None else handoff.day
+            weekday = zero.weekday() if handoff.day is None else handoff.day
             # The zero handoff: on the start date when its weekday matches, else the
             # first matching weekday after it.
-            start += timedelta(days=(weekday - start.weekday()) % 7)
-        self._zero = start
-        self._days: dict[date, _Day] = {}
+            zero += timedelta(days=(weekday - zero.weekday()) % 7)
+        self._zero = zero
+        self._zero_ordinal = zero.toordinal()
+        self._blocks: dict[int, _Block] = {}
+        self._last = self._block(0)
 
-    # --- day records -----------------------------------------------------------------
+    # --- blocks ----------------------------------------------------------------------
 
-    def record(self, t: datetime) -> _Day:
-        """The record whose ``[start, end)`` holds ``t``."""
-        rec = self._day(t.astimezone(self.tz).date())
-        # A wall date and the instants of that date disagree only around a clock change
-        # across midnight; walk to the record that really holds t.
-        while t >= rec.end:
-            rec = self._day(rec.day + DAY)
-        while t < rec.start:
-            rec = self._day(rec.day - DAY)
-        return rec
+    def block(self, t: datetime) -> _Block:
+        """The block whose ``[start, end)`` holds ``t``."""
+        last = self._last
+        if last.start <= t < last.end:
+            return last
+        # t's own date is within a day of its local date in the region's zone, so this
+        # guess is the right block or next to it; no zone conversion needed.
+        number = (t.toordinal() - self._zero_ordinal) // _BLOCK_DAYS
+        found = self._blocks.get(number) or self._block(number)
+        while t >= found.end:
+            found = self._block(found.number + 1)
+        while t < found.start:
+            found = self._block(found.number - 1)
+        self._last = found
+        return found
 
-    def _day(self, day: date) -> _Day:
-        rec = self._days.get(day)
-        if rec is None:
-            if len(self._days) >= _DAY_CACHE_SIZE:
-                self._days.clear()
-            rec = self._build(day)
-            self._days[day] = rec
-        return rec
+    def _block(self, number: int) -> _Block:
+        found = self._blocks.get(number)
+        if found is None:
+            if len(self._blocks) >= _BLOCK_CACHE_SIZE:
+                self._blocks.clear()
+            found = self._build(number)
+            self._blocks[number] = found
+        return found
 
-    def _build(self, day: date) -> _Day:
-        start = local_instant(day, 0, self.tz)
-        end = local_instant(day + DAY, 0, self.tz)
-        windows: list[tuple[datetime, datetime]] = []
-        edges: set[datetime] = set()
-        if self.hours is not None:
-            for opened, _closed in self.hours.windows(start, end):
-                full = self.hours.window_at(opened)
-                if full is None:  # windows() and window_at() agree; defensive only
-                    continue
-                windows.append(full)
-                edges.update(full)
-                if full[1] - full[0] >= _LONG_WINDOW:
-                    edges.update((start, end))
-        index = (day - self._zero).days // self._period
-        handoff_day = self._zero + timedelta(days=index * self._period)
-        return _Day(
-            day=day,
-            start=start,
-            end=end,
-            windows=tuple(windows),
-            edges=tuple(sorted(edges)),
-            index=index,
-            handoff=local_instant(handoff_day, self.at, self.tz),
-            next_handoff=local_instant(
-                handoff_day + timedelta(days=self._period), self.at, self.tz
-            ),
+    def _build(self, number: int) -> _Block:
+        first = self._zero + timedelta(days=number * _BLOCK_DAYS)
+        start = local_instant(first, 0, self.tz)
+        end = local_instant(first + timedelta(days=_BLOCK_DAYS), 0, self.tz)
+        spans = self._spans(first, start, end)
+        period = self._period
+        first_handoff = (first - self._zero).days // period
+        handoffs = tuple(
+            local_instant(first + timedelta(days=offset), self.at, self.tz)
+            for offset in range(0, _BLOCK_DAYS, period)
         )
+        edges = {edge for span in spans for edge in span[:2]}
+        if self.size > 1:
+            edges.update(handoffs)
+        # Edges past the block belong to a later block's search (which may find an
+        # earlier one first); the block's end itself is nobody else's, so it stays.
+        kept = sorted(edge for edge in edges if start <= edge <= end)
+        return _Block(number, start, end, spans, first_handoff, handoffs, tuple(kept))
+
+    def _spans(
+        self, first: date, start: datetime, end: datetime
+    ) -> tuple[tuple[datetime, datetime, datetime], ...]:
+        hours = self.hours
+        if hours is None:
+            return ()
+        spans: list[tuple[datetime, datetime, datetime]] = []
+        for opened, closed in hours.windows(start, end):
+            if opened == start or closed == end:  # maybe clipped: ask for the real extent
+                full = hours.window_at(opened)
+                if full is not None:
+                    opened, closed = full
+            if closed - opened < _LONG_WINDOW:
+                spans.append((opened, closed, opened))
+                continue
+            # A very long window: where it "began" depends on the local day asked about
+            # (OpeningHours looks back a bounded number of days), so keep it day by day.
+            for offset in range(_BLOCK_DAYS):
+                day_start = local_instant(first + timedelta(days=offset), 0, self.tz)
+                day_end = local_instant(first + timedelta(days=offset + 1), 0, self.tz)
+                lo, hi = max(opened, day_start), min(closed, day_end)
+                if lo < hi:
+                    seen = hours.window_at(lo)
+                    spans.append((lo, hi, opened if seen is None else seen[0]))
+        return tuple(spans)
 
     # --- answers ---------------------------------------------------------------------
 
     @staticmethod
-    def began(rec: _Day, t: datetime) -> datetime | None:
-        """When the window covering ``t`` opened, or None when the region is closed."""
-        for opened, closed in rec.windows:
+    def began(blk: _Block, t: datetime) -> datetime | None:
+        """When the window covering ``t`` began, or None when the region is closed."""
+        for opened, closed, began in blk.spans:
             if opened <= t < closed:
-                return opened
+                return began
         return None
 
-    def member(self, rec: _Day, t: datetime) -> str:
-        k = rec.index if t >= rec.handoff else rec.index - 1
+    def member(self, blk: _Block, t: datetime) -> str:
+        k = blk.first_handoff + bisect.bisect_right(blk.handoffs, t) - 1
         return self.members[k % self.size]
 
     def covers(self, t: datetime) -> bool:
-        return self.hours is None or self.began(self.record(t), t) is not None
+        return self.hours is None or self.began(self.block(t), t) is not None
 
     def next_edge(self, t: datetime) -> datetime | None:
-        """The first instant > ``t`` where coverage, window start or member may change."""
-        rec = self.record(t)
-        found: datetime | None = None
-        if self.size > 1:
-            found = rec.handoff if t < rec.handoff else rec.next_handoff
-        if self.hours is None:
-            return found
-        edge = self._next_window_edge(rec, t)
-        if found is None or edge < found:
-            found = edge
-        return found
+        """The first instant > ``t`` where coverage, window start or member may change.
 
-    def _next_window_edge(self, rec: _Day, t: datetime) -> datetime:
-        for _ in range(_EDGE_LOOKAHEAD_DAYS):
-            i = bisect.bisect_right(rec.edges, t)
-            if i < len(rec.edges):
-                return rec.edges[i]
-            rec = self._day(rec.day + DAY)
-        # Nothing opens soon (a long holiday, a one-day week): a midnight is a safe answer.
-        return rec.start
+        None when nothing about this region ever changes (no hours, one member).
+        """
+        if self.hours is None and self.size == 1:
+            return None
+        blk = self.block(t)
+        for _ in range(_EDGE_LOOKAHEAD_BLOCKS):
+            i = bisect.bisect_right(blk.edges, t)
+            if i < len(blk.edges):
+                return blk.edges[i]
+            blk = self._block(blk.number + 1)
+        # Nothing opens for weeks (a long holiday): a block boundary is a safe answer.
+        return blk.start
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,21 +319,24 @@ class RotationResolver:
     def _rotation_answer(self, rot: _Compiled, at: datetime) -> OnCall:
         """The answer before this rotation's own overrides."""
         best: _RegionClock | None = None
-        best_rec: _Day | None = None
+        best_blk: _Block | None = None
         best_began = _NEVER_BEGAN
         for clock in rot.regions:
-            rec = clock.record(at)
+            blk = clock.block(at)
             if clock.hours is None:
                 began = _NEVER_BEGAN
             else:
-                found = clock.began(rec, at)
-                if found is None:
+                # _RegionClock.began, inlined: this loop is the hot path of every lookup.
+                for span in blk.spans:
+                    if span[0] <= at < span[1]:
+                        began = span[2]
+                        break
+                else:
                     continue
-                began = found
             if best is None or began > best_began:
-                best, best_rec, best_began = clock, rec, began
-        if best is not None and best_rec is not None:
-            return OnCall(best.member(best_rec, at), best.name, "region")
+                best, best_blk, best_began = clock, blk, began
+        if best is not None and best_blk is not None:
+            return OnCall(best.member(best_blk, at), best.name, "region")
         if rot.after_hours is None:
             return GAP
         inner = self.oncall(rot.after_hours, at)
@@ -318,7 +357,7 @@ class RotationResolver:
             raise ValueError("instants must be timezone-aware")
         rot = self._rotations[rotation]
         clock = rot.by_region[region]
-        member = clock.member(clock.record(at), at)
+        member = clock.member(clock.block(at), at)
         yielded: OnCall | None = None
         for override in rot.overrides:
             if not override.start <= at < override.end:

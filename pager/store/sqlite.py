@@ -24,7 +24,7 @@ from typing import Any
 
 from pager.core.ladder import TicketState
 from pager.store.codec import decode_state, encode_state
-from pager.store.migrations import migrate
+from pager.store.migrations import SchemaTooNew, migrate
 
 
 class StoreError(RuntimeError):
@@ -124,7 +124,7 @@ class SqliteStore:
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA busy_timeout=10000")
             migrate(self.db)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError, SchemaTooNew) as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         self._depth = 0
         self._lock = threading.RLock()

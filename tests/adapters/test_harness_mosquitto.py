@@ -20,6 +20,11 @@ async def _next_message(client: aiomqtt.Client, within: float = 3.0) -> aiomqtt.
     raise AssertionError("message iterator ended")
 
 
+def durable(broker: Mosquitto) -> aiomqtt.Client:
+    """The daemon's kind of client: fixed identifier, persistent session."""
+    return aiomqtt.Client(broker.host, broker.port, identifier="pager-daemon", clean_session=False)
+
+
 async def test_qos1_round_trip(mosquitto: Mosquitto) -> None:
     assert mosquitto.url == f"mqtt://127.0.0.1:{mosquitto.port}"
     async with (
@@ -39,8 +44,7 @@ async def test_persistent_session_survives_broker_restart(
 ) -> None:
     broker = mosquitto_factory(persistence=True)
     port = broker.port
-    durable = {"identifier": "pager-daemon", "clean_session": False}
-    async with aiomqtt.Client(broker.host, broker.port, **durable) as sub:
+    async with durable(broker) as sub:
         await sub.subscribe("support/tickets/+/events", qos=1)
     # Published while the subscriber is away: queued in its session.
     async with aiomqtt.Client(broker.host, broker.port, identifier="desk") as pub:
@@ -49,7 +53,7 @@ async def test_persistent_session_survives_broker_restart(
     await broker.arestart()
 
     assert broker.port == port
-    async with aiomqtt.Client(broker.host, broker.port, **durable) as sub:
+    async with durable(broker) as sub:
         message = await _next_message(sub)
     assert message.payload == b"while-down"
 
@@ -57,13 +61,12 @@ async def test_persistent_session_survives_broker_restart(
 async def test_without_persistence_restart_forgets_the_session(
     mosquitto: Mosquitto,
 ) -> None:
-    durable = {"identifier": "pager-daemon", "clean_session": False}
-    async with aiomqtt.Client(mosquitto.host, mosquitto.port, **durable) as sub:
+    async with durable(mosquitto) as sub:
         await sub.subscribe("t/#", qos=1)
     async with aiomqtt.Client(mosquitto.host, mosquitto.port, identifier="desk") as pub:
         await pub.publish("t/x", b"lost", qos=1)
     await mosquitto.arestart()
-    async with aiomqtt.Client(mosquitto.host, mosquitto.port, **durable) as sub:
+    async with durable(mosquitto) as sub:
         with pytest.raises(TimeoutError):
             await _next_message(sub, within=0.3)
 

@@ -173,3 +173,36 @@ def test_repr_hides_the_password() -> None:
         host="smtp.example.com", port=587, from_address=FROM, username="u", password="pw-123"
     )
     assert "pw-123" not in repr(mailer)
+
+
+async def test_auth_without_tls() -> None:
+    async with SmtpServer(username="pager", password="pw") as server:
+        await plain_mailer(server, username="pager", password="pw").send_email(TO, "s", "b")
+        [mail] = await server.wait_for(1)
+        assert mail.login == "pager" and not mail.tls
+        with pytest.raises(PermanentFailure, match="530"):
+            await plain_mailer(server).send_email(TO, "s", "b")
+
+
+async def test_failures_last_the_given_number_of_transactions(smtp_server: SmtpServer) -> None:
+    smtp_server.fail_next(2, code=421, stage="RCPT")
+    mailer = plain_mailer(smtp_server)
+    for _ in range(2):
+        with pytest.raises(TemporaryFailure, match="421"):
+            await mailer.send_email(TO, "s", "b")
+    await mailer.send_email(TO, "s", "b")
+    assert len(smtp_server.messages) == 1
+
+
+async def test_close_drops_idle_client_connections() -> None:
+    server = SmtpServer()
+    await server.start()
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    try:
+        assert (await reader.readline()).startswith(b"220 ")
+        await server.close()
+        async with asyncio.timeout(2):
+            assert await reader.read() == b""
+    finally:
+        writer.close()
+        await writer.wait_closed()

@@ -11,7 +11,8 @@ Faults are programmable: a queue of next answers (:meth:`FakeTwilio.fail_next`, 
 429 with Retry-After, 400 with code 21610 "unsubscribed"), stalls
 (:meth:`FakeTwilio.stall_next`) and per-number rules (:meth:`FakeTwilio.refuse`).
 
-Voice: after :meth:`FakeTwilio.answer_calls`, each created call is "answered": the fake
+Voice: after :meth:`FakeTwilio.answer_calls`, each created call is "answered" (after
+``answer_delay``, 50 ms by default): the fake
 POSTs to the call's ``Url`` like Twilio (form ``CallSid``, ``From``, ``To``, ``AccountSid``
 ..., signed with ``X-Twilio-Signature``), reads the TwiML, and at each ``<Gather>`` presses
 the next digits of the script by POSTing ``Digits`` to the Gather's ``action`` (relative
@@ -58,7 +59,9 @@ class Fault:
     is an error with Twilio's ``code`` and ``message``, as legacy Twilio JSON or, with
     ``problem_details``, an RFC 9457 body (the twilio library raises a different
     exception class for those). ``retry_after`` is sent as the Retry-After header.
-    ``kind`` limits a queued fault to SMS or calls.
+    ``kind`` limits a queued fault to SMS or calls. A stalled request is recorded as
+    accepted even if its client gives up waiting: like Twilio, the fake may have sent
+    what the client believes failed (the ambiguous case behind duplicate pages).
     """
 
     status: int | None = None
@@ -160,6 +163,9 @@ class FakeTwilio:
         self.requests: list[TwilioRequest] = []
         self.flows: list[CallFlow] = []
         self.no_answer_callbacks = False
+        # Ringing time before a call is answered: the creating request has its answer
+        # (and the caller has stored the call SID) before the first webhook arrives.
+        self.answer_delay = 0.05
         self._validator = RequestValidator(auth_token)
         self._faults: list[Fault] = []
         self._number_rules: list[tuple[Callable[[str], bool], Fault]] = []
@@ -550,6 +556,8 @@ class FakeTwilio:
             "ApiVersion": "2010-04-01",
         }
         try:
+            if self.answer_delay > 0:
+                await asyncio.sleep(self.answer_delay)
             if rule is not None:
                 await self._converse(flow, created, params, list(rule.digits))
             callback = created.get("StatusCallback")

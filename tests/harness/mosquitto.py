@@ -18,6 +18,7 @@ Every method blocks for at most a few milliseconds (the broker starts in ~7 ms);
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import pwd
 import re
@@ -26,6 +27,7 @@ import signal
 import socket
 import subprocess
 import time
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -61,6 +63,16 @@ def free_port(host: str = HOST) -> int:
         probe.bind((host, 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+_running: weakref.WeakSet[Mosquitto] = weakref.WeakSet()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    """A test run that dies without teardown must not leave brokers behind."""
+    for broker in list(_running):
+        broker.kill()
 
 
 class Mosquitto:
@@ -257,8 +269,8 @@ class Mosquitto:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
             )
+        _running.add(self)
 
     def _wait_listening(self, timeout: float, log_offset: int) -> None:
         """Wait for this process's "running" log line, then for the port to accept.
@@ -289,6 +301,7 @@ class Mosquitto:
         if proc is None:
             return None
         self._proc = None
+        _running.discard(self)
         if proc.poll() is None:
             proc.send_signal(sig)
             try:

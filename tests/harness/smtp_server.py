@@ -111,6 +111,7 @@ class SmtpServer:
         self._failures: list[_Failure] = []
         self._changed = asyncio.Condition()
         self._server: asyncio.Server | None = None
+        self._connections: list[SMTP] = []
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -124,7 +125,7 @@ class SmtpServer:
         auth = self.username is not None
 
         def protocol() -> SMTP:
-            return SMTP(
+            connection = SMTP(
                 self,
                 hostname="smtp.test",
                 tls_context=tls_context,
@@ -134,15 +135,24 @@ class SmtpServer:
                 authenticator=self._authenticate if auth else None,
                 loop=loop,
             )
+            self._connections.append(connection)
+            return connection
 
         self._server = await loop.create_server(protocol, self.host, 0)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def close(self) -> None:
+        """Stop listening and drop connections a client left open."""
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        for connection in self._connections:
+            transport = connection.transport
+            if transport is not None and not transport.is_closing():
+                transport.close()
+        self._connections.clear()
+        await asyncio.sleep(0)  # let the dropped connections' handlers finish
 
     async def __aenter__(self) -> SmtpServer:
         await self.start()

@@ -1,0 +1,169 @@
+"""Run the real daemon (`pager run`) as a child process against a prepared config dir.
+
+Used by the end-to-end tests, the demo and the benchmarks: the process is the same one
+systemd would start, so signals, `kill -9` and restarts are real.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+PAGER = Path(sys.executable).parent / "pager"
+
+
+def copy_example(dest: Path) -> Path:
+    """Copy the repository's worked example (people, rotations, ladders) into ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "people.yaml", dest / "people.yaml")
+    for sub in ("rotations", "ladders"):
+        if (dest / sub).exists():
+            shutil.rmtree(dest / sub)
+        shutil.copytree(REPO / sub, dest / sub)
+    return dest
+
+
+def write_settings(
+    dest: Path,
+    *,
+    mqtt_url: str,
+    http_port: int,
+    twilio_api_base: str = "https://api.twilio.com",
+    smtp_port: int = 25,
+    store: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    account_sid: str = "AC" + "0" * 32,
+    auth_token: str = "test-token",
+) -> Path:
+    """Write ``pager.yaml`` (and the Twilio secret file) for a test or demo run."""
+    (dest / "twilio.secret").write_text(auth_token + "\n")
+    settings: dict[str, Any] = {
+        "store": store or "sqlite:state/pager.db",
+        "mqtt": {"url": mqtt_url, "client_id": f"pager-{os.getpid()}-{http_port}"},
+        "twilio": {
+            "account_sid": account_sid,
+            "auth_token_file": "twilio.secret",
+            "from": "+15550000001",
+            "api_base": twilio_api_base,
+            "max_sms_per_second": 100,
+        },
+        "smtp": {"host": "127.0.0.1", "port": smtp_port, "from": "pager@example.com"},
+        "http": {"listen": f"127.0.0.1:{http_port}", "public_url": f"http://127.0.0.1:{http_port}"},
+        "limits": {"sms_per_person": "100/15m", "calls_per_person": "50/15m"},
+    }
+    for key, value in (extra or {}).items():
+        if isinstance(value, dict) and isinstance(settings.get(key), dict):
+            settings[key].update(value)
+        else:
+            settings[key] = value
+    (dest / "pager.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    return dest
+
+
+class DaemonProcess:
+    """``pager run -c DIR`` as a child; its output is collected line by line."""
+
+    def __init__(self, config_dir: Path, *, dry_run: bool = False, env: Mapping[str, str] | None = None) -> None:
+        self.config_dir = config_dir
+        self.dry_run = dry_run
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.proc: subprocess.Popen[str] | None = None
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+        self._reader: threading.Thread | None = None
+
+    def start(self, *, wait_ready: bool = True, timeout: float = 20.0) -> None:
+        args = [str(PAGER), "run", "-c", str(self.config_dir)]
+        if self.dry_run:
+            args.append("--dry-run")
+        self.lines_before_start = len(self.lines)
+        self.proc = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=self.env,
+            start_new_session=True,
+        )
+        self._reader = threading.Thread(target=self._read, args=(self.proc,), daemon=True)
+        self._reader.start()
+        if wait_ready:
+            self.wait_for("pager ready", timeout=timeout, since=self.lines_before_start)
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    def wait_for(self, text: str, *, timeout: float = 10.0, since: int = 0) -> str:
+        """The first output line (from index ``since``) containing ``text``; raise on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for line in self.lines[since:]:
+                    if text in line:
+                        return line
+                if self.proc is not None and self.proc.poll() is not None and not self._reader_alive():
+                    raise RuntimeError(f"pager exited ({self.proc.returncode}) before {text!r}:\n" + self.output())
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"no {text!r} within {timeout}s:\n" + self.output())
+                self._cond.wait(min(left, 0.1))
+
+    def _reader_alive(self) -> bool:
+        return self._reader is not None and self._reader.is_alive()
+
+    def output(self) -> str:
+        with self._cond:
+            return "\n".join(self.lines)
+
+    def signal(self, sig: signal.Signals) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM and wait; returns the exit code (kills after ``timeout``)."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+        return self.proc.returncode
+
+    def pager_cli(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+        """Run another pager command against the same config dir."""
+        return subprocess.run(
+            [str(PAGER), *args, "-c", str(self.config_dir)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env,
+        )

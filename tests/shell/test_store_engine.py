@@ -1,0 +1,237 @@
+"""The SQLite store and the engine over it: one transaction per input, exact round trips."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pager.core.events import TicketEvent
+from pager.core.ladder import Page, PendingStep, TicketState, next_deadline
+from pager.engine import Engine
+from pager.store.codec import decode_state, encode_state
+from pager.store.migrations import MIGRATIONS, SchemaTooNew, migrate
+from pager.store.sqlite import SqliteStore, StoreError, path_from_url
+from tests.core.factory import build, t
+
+P = build()
+
+
+def ev(kind: str, at: str, ticket: str = "T-1", event_id: str | None = None, **fields: object) -> TicketEvent:
+    if kind == "opened":
+        fields.setdefault("severity", 1)
+        fields.setdefault("tier", "premier")
+    return TicketEvent(
+        event_id=event_id or f"{ticket}-{kind}-{at}", ticket_id=ticket, type=kind, at=t(at), **fields  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqliteStore:
+    s = SqliteStore(tmp_path / "pager.db")
+    yield s  # type: ignore[misc]
+    s.close()
+
+
+def test_path_from_url_forms() -> None:
+    assert path_from_url("sqlite:/var/lib/pager/pager.db") == Path("/var/lib/pager/pager.db")
+    assert path_from_url("sqlite:///var/lib/pager/pager.db") == Path("/var/lib/pager/pager.db")
+    with pytest.raises(ValueError):
+        path_from_url("postgresql://x")
+
+
+def test_wal_and_schema_version(store: SqliteStore) -> None:
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "x.db")
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(SchemaTooNew):
+        migrate(sqlite3.connect(tmp_path / "x.db"))
+    with pytest.raises(StoreError):
+        SqliteStore(tmp_path / "x.db")
+
+
+def test_opened_event_commits_state_timer_outbox_codes_audit_together(store: SqliteStore) -> None:
+    engine = Engine(store, P, token=lambda: "tok")
+    with store.transaction():
+        result = engine.ingest(ev("opened", "2026-11-20T02:00", customer="Acme", summary="gateway down"), t("2026-11-20T02:00"))
+    assert result.status == "applied"
+    state = store.get_ticket("T-1")
+    assert state is not None and state.rung == 1
+    assert store.next_due() == next_deadline(state)
+    rows = store.pending_messages(t("2026-11-20T02:00"))
+    assert [(r.person, r.channel, r.kind) for r in rows] == [
+        ("cai", "sms", "page"),
+        ("cai", "email", "page"),
+        ("mgr", "email", "inform"),
+    ]
+    assert rows[0].code == "1" and "Reply 1" in rows[0].body and len(rows[0].body) <= 160
+    assert rows[1].subject.startswith("[SEV1] T-1 Acme")
+    assert store.codes_of("cai") == {"1": "T-1"}
+    assert [a.action for a in store.audit("T-1")][:2] == ["note", "page"]
+
+
+def test_duplicate_event_changes_nothing(store: SqliteStore) -> None:
+    engine = Engine(store, P)
+    opened = ev("opened", "2026-11-20T02:00")
+    with store.transaction():
+        engine.ingest(opened, t("2026-11-20T02:00"))
+    before = (store.get_ticket("T-1"), store.outbox_counts(), len(store.audit("T-1")))
+    with store.transaction():
+        assert engine.ingest(opened, t("2026-11-20T02:01")).status == "duplicate"
+    assert (store.get_ticket("T-1"), store.outbox_counts(), len(store.audit("T-1"))) == before
+
+
+def test_rejected_event_leaves_no_trace(store: SqliteStore) -> None:
+    engine = Engine(store, P)
+    with store.transaction():
+        result = engine.ingest(ev("escalated", "2026-11-20T02:00", ticket="T-404"), t("2026-11-20T02:00"))
+    assert result.status == "rejected" and "unknown ticket" in result.reason
+    assert not store.event_seen("T-404-escalated-2026-11-20T02:00")
+    with store.transaction():
+        assert engine.ingest(ev("opened", "2026-11-20T02:00", tier="gold"), t("2026-11-20T02:00")).status == "rejected"
+    assert store.get_ticket("T-1") is None
+
+
+def test_codes_unique_per_person_and_freed_on_ack(store: SqliteStore) -> None:
+    engine = Engine(store, P)
+    with store.transaction():
+        for n in range(3):
+            engine.ingest(ev("opened", "2026-11-20T02:00", ticket=f"T-{n}"), t("2026-11-20T02:00"))
+    assert store.codes_of("cai") == {"1": "T-0", "2": "T-1", "3": "T-2"}
+    with store.transaction():
+        engine.acknowledge("T-1", "cai", "sms", t("2026-11-20T02:01"))
+        engine.ingest(ev("opened", "2026-11-20T02:02", ticket="T-9"), t("2026-11-20T02:02"))
+    assert store.codes_of("cai") == {"1": "T-0", "2": "T-9", "3": "T-2"}
+
+
+def test_ack_cancels_unsent_pages_of_that_ticket(store: SqliteStore) -> None:
+    engine = Engine(store, P)
+    with store.transaction():
+        engine.ingest(ev("opened", "2026-11-20T02:00"), t("2026-11-20T02:00"))
+        engine.acknowledge("T-1", "cai", "sms", t("2026-11-20T02:00:30"))
+    counts = store.outbox_counts()
+    assert counts.get("cancelled") == 2  # sms + email page; the inform email stays
+    assert counts.get("pending") == 1
+
+
+def test_rollback_leaves_nothing(store: SqliteStore) -> None:
+    engine = Engine(store, P)
+    with pytest.raises(RuntimeError), store.transaction():
+        engine.ingest(ev("opened", "2026-11-20T02:00"), t("2026-11-20T02:00"))
+        raise RuntimeError("crash mid-transaction")
+    assert store.get_ticket("T-1") is None and store.outbox_counts() == {}
+    assert store.next_due() is None
+
+
+def test_requeue_interrupted_sends(store: SqliteStore) -> None:
+    engine = Engine(store, P)
+    with store.transaction():
+        engine.ingest(ev("opened", "2026-11-20T02:00"), t("2026-11-20T02:00"))
+        rows = store.pending_messages(t("2026-11-20T02:00"))
+        store.mark_sending([r.id for r in rows])
+    with store.transaction():
+        assert store.requeue_interrupted() == len(rows)
+    assert store.outbox_counts() == {"pending": len(rows)}
+
+
+def test_fire_due_ticket_through_engine(store: SqliteStore) -> None:
+    engine = Engine(store, P)
+    with store.transaction():
+        engine.ingest(ev("opened", "2026-11-20T02:00"), t("2026-11-20T02:00"))
+    now = t("2026-11-20T02:15")
+    with store.transaction():
+        due = store.due_tickets(now)
+        assert due == ["T-1"]
+        for ticket in due:
+            engine.fire(ticket, now)
+    state = store.get_ticket("T-1")
+    assert state is not None and state.rung == 2
+
+
+def test_survives_reopen_of_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    first = SqliteStore(path)
+    with first.transaction():
+        Engine(first, P).ingest(ev("opened", "2026-11-20T02:00"), t("2026-11-20T02:00"))
+    due = first.next_due()
+    first.close()
+    again = SqliteStore(path)
+    assert again.next_due() == due
+    assert again.get_ticket("T-1") is not None
+    again.close()
+
+
+# --- codec round trip --------------------------------------------------------------------
+
+instants = st.datetimes(
+    min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1), timezones=st.just(UTC)
+)
+names = st.text("abcdefghij-", min_size=1, max_size=8)
+
+
+@st.composite
+def states(draw: st.DrawFn) -> TicketState:
+    opt_t = st.none() | instants
+    return TicketState(
+        ticket_id=draw(names),
+        queue=draw(st.none() | names),
+        tier=draw(names),
+        severity=draw(st.integers(1, 4)),
+        opened_at=draw(instants),
+        last_event_at=draw(instants),
+        customer=draw(st.none() | st.text(max_size=20)),
+        summary=draw(st.none() | st.text(max_size=40)),
+        region=draw(st.none() | names),
+        closed=draw(st.booleans()),
+        rung=draw(st.integers(0, 4)),
+        repeats=draw(st.integers(0, 3)),
+        owner=draw(st.none() | names),
+        owner_rotation=draw(st.none() | names),
+        responded=draw(st.booleans()),
+        breached=draw(st.booleans()),
+        respond_by=draw(opt_t),
+        respond_left=draw(st.none() | st.timedeltas(timedelta(0), timedelta(days=9))),
+        ack_deadline=draw(opt_t),
+        first_page_at=draw(opt_t),
+        status_due=draw(opt_t),
+        status_left=draw(st.none() | st.timedeltas(timedelta(0), timedelta(days=9))),
+        remind_at=draw(opt_t),
+        reminded=draw(st.booleans()),
+        paused=draw(st.booleans()),
+        shift_check_at=draw(opt_t),
+        handoff_to=draw(st.none() | names),
+        exhausted=draw(st.booleans()),
+        seq=draw(st.integers(0, 10_000)),
+        pages=tuple(
+            draw(
+                st.lists(
+                    st.builds(Page, names, st.integers(1, 4), st.sampled_from(["page", "handoff"]), instants, st.none() | names),
+                    max_size=3,
+                )
+            )
+        ),
+        steps=tuple(
+            draw(
+                st.lists(
+                    st.builds(PendingStep, instants, names, st.sampled_from(["sms", "voice", "email"]), st.sampled_from(["page", "handoff"]), st.integers(1, 4)),
+                    max_size=3,
+                )
+            )
+        ),
+        paged=tuple(draw(st.lists(names, max_size=4, unique=True))),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(states())
+def test_codec_round_trips_exactly(state: TicketState) -> None:
+    assert decode_state(encode_state(state)) == state
