@@ -260,7 +260,9 @@ class Daemon:
         from watchfiles import awatch
 
         try:
-            async for _changes in awatch(self.config_dir, debounce=500, recursive=True):
+            async for _changes in awatch(
+                self.config_dir, debounce=500, recursive=True, watch_filter=_is_config_file
+            ):
                 log.info("config directory changed")
                 self._reload.set()
         except (OSError, RuntimeError) as exc:
@@ -306,6 +308,11 @@ class Daemon:
                 log.debug("gauge refresh failed: %s", exc)
             self.metrics.broker_connected.set(1 if self.bridge.connected else 0)
             await asyncio.sleep(5.0)
+
+
+def _is_config_file(_change: object, path: str) -> bool:
+    """Only YAML and secret files count: the store may live in the same directory."""
+    return path.endswith((".yaml", ".yml", ".secret"))
 
 
 def run_daemon(config_dir: str, *, dry_run: bool) -> int:

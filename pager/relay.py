@@ -85,7 +85,9 @@ class Relay:
         self.metrics = metrics
         self.clock = clock
         self.public_url = settings.http.public_url.rstrip("/")
-        self.number_rate = Spacing(settings.twilio.max_sms_per_second)
+        # Twilio queues messages and calls of a number separately; each gets the rate.
+        self.sms_rate = Spacing(settings.twilio.max_sms_per_second)
+        self.call_rate = Spacing(settings.twilio.max_sms_per_second)
         self.sms_limit = SlidingWindow(settings.limits.sms_per_person)
         self.call_limit = SlidingWindow(settings.limits.calls_per_person)
         self._wake = asyncio.Event()
@@ -96,7 +98,8 @@ class Relay:
     def apply_settings(self, settings: Settings) -> None:
         """Config reload: new limits apply from now on (history is kept)."""
         self.public_url = settings.http.public_url.rstrip("/")
-        self.number_rate.per_second = settings.twilio.max_sms_per_second
+        self.sms_rate.per_second = settings.twilio.max_sms_per_second
+        self.call_rate.per_second = settings.twilio.max_sms_per_second
         self.sms_limit.rate = settings.limits.sms_per_person
         self.call_limit.rate = settings.limits.calls_per_person
 
@@ -143,30 +146,33 @@ class Relay:
         rows = store.pending_messages(datetime.fromtimestamp(now, UTC))
         sends: list[Send] = []
         sms_by_person: dict[str, list[OutboxRow]] = {}
+        calls: list[OutboxRow] = []
         for row in rows:
             if row.channel == "sms":
                 sms_by_person.setdefault(row.person, []).append(row)
             elif row.channel == "voice":
-                at = max(self.number_rate.earliest(now), self.call_limit.earliest(row.person, now))
-                if at > now:
-                    store.defer([row.id], at)
-                    continue
-                self.number_rate.take(now)
-                self.call_limit.take(row.person, now)
-                sends.append(_send([row]))
+                calls.append(row)
             else:
                 sends.append(_send([row]))
         for person, group in sms_by_person.items():
-            at = max(self.number_rate.earliest(now), self.sms_limit.earliest(person, now))
+            at = max(self.sms_rate.earliest(now), self.sms_limit.earliest(person, now))
             if at > now:
                 store.defer([r.id for r in group], at)
                 continue
-            self.number_rate.take(now)
+            self.sms_rate.take(now)
             self.sms_limit.take(person, now)
             # Everything already waiting for this person goes out as one SMS (bundling);
             # nothing is held back to wait for company.
             extra = [r for r in store.pending_for(person, "sms") if r.id not in {g.id for g in group}]
             sends.append(_send(group + extra))
+        for row in calls:
+            at = max(self.call_rate.earliest(now), self.call_limit.earliest(row.person, now))
+            if at > now:
+                store.defer([row.id], at)
+                continue
+            self.call_rate.take(now)
+            self.call_limit.take(row.person, now)
+            sends.append(_send([row]))
         for send in sends:
             store.mark_sending(send.ids)
         return sends, store.next_message_due()

@@ -38,7 +38,8 @@ def prepare(broker_url: str, http_port: int) -> Path:
     copy_example(WORK)
     people = yaml.safe_load((WORK / "people.yaml").read_text())
     for person in people["people"].values():
-        person["notify"] = [{"via": "sms", "after": "0m"}, {"via": "email", "after": "0m"}, {"via": "voice", "after": "0m"}]
+        channels = ["email"] + (["sms", "voice"] if person.get("phone") else [])
+        person["notify"] = [{"via": via, "after": "0m"} for via in channels]
     (WORK / "people.yaml").write_text(yaml.safe_dump(people, sort_keys=False))
     write_settings(WORK, mqtt_url=broker_url, http_port=http_port, extra={"twilio": {"max_sms_per_second": 1}})
     return WORK
@@ -83,11 +84,10 @@ def main() -> int:
         say(f"== the page, {elapsed * 1000:.0f} ms after publishing (dry-run prints instead of sending):")
         for line in daemon.lines[mark:]:
             say("   " + line)
-        person = oncall.stdout.split()[1] if oncall.stdout.split() else ""
         state = daemon.pager_cli("timeline", ticket)
         say(f"== pager timeline {ticket}:")
         say(state.stdout.rstrip())
-        owner = _paged_person(daemon.lines[mark:]) or person
+        owner = _paged_person(daemon.lines[mark:]) or "dung"
         say(f"== acknowledging: pager ack {ticket} --by {owner}")
         acked = daemon.pager_cli("ack", ticket, "--by", owner)
         say("   " + (acked.stdout or acked.stderr).strip())

@@ -168,6 +168,8 @@ class WebhookServer:
             request.path_qs, fields, request.headers.get(SIGNATURE_HEADER)
         ):
             request[_OUTCOME] = "forbidden"
+            missing = not request.headers.get(SIGNATURE_HEADER)
+            request[_DETAIL] = "signature missing" if missing else "signature invalid"
             raise web.HTTPForbidden(text="invalid or missing X-Twilio-Signature\n")
         return fields
 

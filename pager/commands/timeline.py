@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"at": format_instant(entry.at), "action": entry.action, **entry.detail}))
         else:
-            print(f"{format_instant(entry.at)}  {describe(entry.action, entry.detail)}")
+            print(f"{format_instant(entry.at.replace(microsecond=0))}  {describe(entry.action, entry.detail)}")
     if not args.json:
         status = "closed" if state.closed else f"open, rung {state.rung}"
         owner = state.owner or "nobody"

@@ -21,12 +21,18 @@ from tests.core.factory import build, t
 P = build()
 
 
-def ev(kind: str, at: str, ticket: str = "T-1", event_id: str | None = None, **fields: object) -> TicketEvent:
+def ev(
+    kind: str, at: str, ticket: str = "T-1", event_id: str | None = None, **fields: object
+) -> TicketEvent:
     if kind == "opened":
         fields.setdefault("severity", 1)
         fields.setdefault("tier", "premier")
     return TicketEvent(
-        event_id=event_id or f"{ticket}-{kind}-{at}", ticket_id=ticket, type=kind, at=t(at), **fields  # type: ignore[arg-type]
+        event_id=event_id or f"{ticket}-{kind}-{at}",
+        ticket_id=ticket,
+        type=kind,
+        at=t(at),
+        **fields,  # type: ignore[arg-type]
     )
 
 
@@ -62,7 +68,10 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_opened_event_commits_state_timer_outbox_codes_audit_together(store: SqliteStore) -> None:
     engine = Engine(store, P, token=lambda: "tok")
     with store.transaction():
-        result = engine.ingest(ev("opened", "2026-11-20T02:00", customer="Acme", summary="gateway down"), t("2026-11-20T02:00"))
+        result = engine.ingest(
+            ev("opened", "2026-11-20T02:00", customer="Acme", summary="gateway down"),
+            t("2026-11-20T02:00"),
+        )
     assert result.status == "applied"
     state = store.get_ticket("T-1")
     assert state is not None and state.rung == 1
@@ -93,11 +102,18 @@ def test_duplicate_event_changes_nothing(store: SqliteStore) -> None:
 def test_rejected_event_leaves_no_trace(store: SqliteStore) -> None:
     engine = Engine(store, P)
     with store.transaction():
-        result = engine.ingest(ev("escalated", "2026-11-20T02:00", ticket="T-404"), t("2026-11-20T02:00"))
+        result = engine.ingest(
+            ev("escalated", "2026-11-20T02:00", ticket="T-404"), t("2026-11-20T02:00")
+        )
     assert result.status == "rejected" and "unknown ticket" in result.reason
     assert not store.event_seen("T-404-escalated-2026-11-20T02:00")
     with store.transaction():
-        assert engine.ingest(ev("opened", "2026-11-20T02:00", tier="gold"), t("2026-11-20T02:00")).status == "rejected"
+        assert (
+            engine.ingest(
+                ev("opened", "2026-11-20T02:00", tier="gold"), t("2026-11-20T02:00")
+            ).status
+            == "rejected"
+        )
     assert store.get_ticket("T-1") is None
 
 
@@ -214,7 +230,14 @@ def states(draw: st.DrawFn) -> TicketState:
         pages=tuple(
             draw(
                 st.lists(
-                    st.builds(Page, names, st.integers(1, 4), st.sampled_from(["page", "handoff"]), instants, st.none() | names),
+                    st.builds(
+                        Page,
+                        names,
+                        st.integers(1, 4),
+                        st.sampled_from(["page", "handoff"]),
+                        instants,
+                        st.none() | names,
+                    ),
                     max_size=3,
                 )
             )
@@ -222,7 +245,14 @@ def states(draw: st.DrawFn) -> TicketState:
         steps=tuple(
             draw(
                 st.lists(
-                    st.builds(PendingStep, instants, names, st.sampled_from(["sms", "voice", "email"]), st.sampled_from(["page", "handoff"]), st.integers(1, 4)),
+                    st.builds(
+                        PendingStep,
+                        instants,
+                        names,
+                        st.sampled_from(["sms", "voice", "email"]),
+                        st.sampled_from(["page", "handoff"]),
+                        st.integers(1, 4),
+                    ),
                     max_size=3,
                 )
             )

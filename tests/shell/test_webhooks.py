@@ -9,6 +9,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
@@ -29,7 +30,11 @@ class Rig:
     """The server under test, its service and metrics, and a signing client."""
 
     def __init__(
-        self, service: Service, server: WebhookServer, client: TestClient, metrics: Metrics
+        self,
+        service: Service,
+        server: WebhookServer,
+        client: TestClient[web.Request, web.Application],
+        metrics: Metrics,
     ):
         self.service = service
         self.server = server
@@ -221,6 +226,27 @@ async def test_repeated_message_sid_is_answered_but_applied_once(rig: Rig) -> No
 async def test_missing_fields_are_a_bad_request(rig: Rig) -> None:
     response = await rig.post("/twilio/sms", {"Body": "1", "MessageSid": "SM0008"})
     assert response.status == 400
+
+
+async def test_oversized_chunked_body_is_refused(rig: Rig) -> None:
+    await rig.open("T-1")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"From=%2B15550000101&MessageSid=SM0011&Body=1"
+        for _ in range(10):
+            yield b"+" * 1000
+
+    # No Content-Length: the limit is enforced while reading the body.
+    response = await rig.client.post(
+        "/twilio/sms",
+        data=chunks(),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": "irrelevant",
+        },
+    )
+    assert response.status == 413
+    assert await rig.owner("T-1") is None
 
 
 async def test_oversized_body_is_refused(rig: Rig) -> None:
