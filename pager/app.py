@@ -102,7 +102,9 @@ class Daemon:
         bridge = MqttBridge(settings.mqtt, on_message=self._on_message)
         self.ingest = Ingest(
             service=service,
-            bridge_publish=lambda topic, payload, retain: bridge.publish(topic, payload, retain=retain),
+            bridge_publish=lambda topic, payload, retain: bridge.publish(
+                topic, payload, retain=retain
+            ),
             settings=settings.mqtt,
             metrics=self.metrics,
             clock=lambda: datetime.now(UTC),
@@ -133,7 +135,12 @@ class Daemon:
         try:
             port = await webhooks.start(settings.http.listen_host, settings.http.listen_port)
         except OSError as exc:
-            log.error("cannot listen on %s:%s: %s", settings.http.listen_host, settings.http.listen_port, exc)
+            log.error(
+                "cannot listen on %s:%s: %s",
+                settings.http.listen_host,
+                settings.http.listen_port,
+                exc,
+            )
             await service.close()
             return 1
         log.info("webhooks listening on %s:%d", settings.http.listen_host, port)
@@ -143,7 +150,9 @@ class Daemon:
                     group.create_task(relay.run(), name="relay"),
                     group.create_task(timers.run(), name="timers"),
                     group.create_task(bridge.run(), name="mqtt"),
-                    group.create_task(self._watch_external(service, relay, timers), name="external"),
+                    group.create_task(
+                        self._watch_external(service, relay, timers), name="external"
+                    ),
                     group.create_task(self._watch_config(), name="config-watch"),
                     group.create_task(self._reloader(), name="reloader"),
                     group.create_task(self._watchdog(), name="watchdog"),
@@ -152,7 +161,9 @@ class Daemon:
                 if await bridge.wait_connected(BROKER_WAIT):
                     log.info("connected to the broker %s", settings.mqtt.url)
                 else:
-                    log.warning("broker %s not reachable yet; retrying in the background", settings.mqtt.url)
+                    log.warning(
+                        "broker %s not reachable yet; retrying in the background", settings.mqtt.url
+                    )
                 self.notifier.ready()
                 self.notifier.status("running")
                 log.info("pager ready (dry-run)" if self.dry_run else "pager ready")
@@ -178,7 +189,10 @@ class Daemon:
             return Senders(dry, dry, dry)
         t, s = config.settings.twilio, config.settings.smtp
         twilio = TwilioSender(
-            account_sid=t.account_sid, auth_token=t.auth_token, from_number=t.from_number, api_base=t.api_base
+            account_sid=t.account_sid,
+            auth_token=t.auth_token,
+            from_number=t.from_number,
+            api_base=t.api_base,
         )
         mailer = SmtpMailer(
             host=s.host,
@@ -234,7 +248,10 @@ class Daemon:
         except ConfigError as exc:
             for issue in exc.issues:
                 log.error("reload rejected: %s", issue)
-            log.error("reload rejected: %d problem(s); the previous config stays in force", len(exc.issues))
+            log.error(
+                "reload rejected: %d problem(s); the previous config stays in force",
+                len(exc.issues),
+            )
             self.metrics.reloads.labels("rejected").inc()
             self.metrics.config_valid.set(0)
             self.notifier.ready()
@@ -243,11 +260,15 @@ class Daemon:
         self.config = config
         self.service.swap_policy(Policy(config))
         self.relay.apply_settings(config.settings)
-        self.webhooks.update(signature=self._signature(config), public_url=config.settings.http.public_url)
+        self.webhooks.update(
+            signature=self._signature(config), public_url=config.settings.http.public_url
+        )
         if old is not None:
             for part in ("store", "mqtt", "http"):
                 if getattr(old.settings, part) != getattr(config.settings, part):
-                    log.warning("reload: %s settings changed; they take effect after a restart", part)
+                    log.warning(
+                        "reload: %s settings changed; they take effect after a restart", part
+                    )
         self.metrics.reloads.labels("ok").inc()
         self.metrics.config_valid.set(1)
         self.timers.wake()
@@ -266,7 +287,9 @@ class Daemon:
                 log.info("config directory changed")
                 self._reload.set()
         except (OSError, RuntimeError) as exc:
-            log.warning("not watching %s for changes: %s (SIGHUP still reloads)", self.config_dir, exc)
+            log.warning(
+                "not watching %s for changes: %s (SIGHUP still reloads)", self.config_dir, exc
+            )
 
     async def _watch_external(self, service: Service, relay: Relay, timers: DeadlineLoop) -> None:
         """Commits by another process (``pager ack``) wake the relay and the deadline loop."""

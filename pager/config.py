@@ -73,6 +73,8 @@ def load_config(
         root, ok = _read(base, name, log)
         if ok:
             rotation_files.append(parse_rotation(root, Fields(FileIssues(name, log))))
+        else:
+            rotation_files.append(RotationFile(name))  # unreadable: its name is unknown
 
     ladder_files: list[LadderFile] = []
     ladder_names = _listing(base, LADDERS_DIR, log, required=True)

@@ -154,7 +154,10 @@ class Engine:
 
     def _audit_notify(self, n: Notify) -> None:
         self.store.add_audit(
-            n.ticket_id, n.at, n.action, {"to": n.person, "via": n.via, "rung": n.rung, "kind": n.kind}
+            n.ticket_id,
+            n.at,
+            n.action,
+            {"to": n.person, "via": n.via, "rung": n.rung, "kind": n.kind},
         )
 
     def _enqueue(self, state: TicketState, n: Notify, now: datetime) -> bool:
@@ -208,9 +211,12 @@ class Engine:
             return 0
         state = self.store.get_ticket(row.ticket_id)
         person = self.policy.person(row.person)
-        if state is None or person is None or state.closed and row.kind != "closed":
+        if state is None or person is None or (state.closed and row.kind != "closed"):
             return 0
-        if row.kind in ("page", "handoff") and self.store.code_for(row.person, row.ticket_id) is None:
+        if (
+            row.kind in ("page", "handoff")
+            and self.store.code_for(row.person, row.ticket_id) is None
+        ):
             return 0
         channels = FALLBACKS.get(row.channel, ())
         if row.channel == "email" and row.kind not in ("page", "handoff", "remind", "overdue"):
@@ -269,7 +275,10 @@ class Engine:
         )
 
     def _timeline_lines(self, ticket_id: str) -> tuple[tuple[datetime, str], ...]:
-        return tuple((entry.at, describe(entry.action, entry.detail)) for entry in self.store.audit(ticket_id))
+        return tuple(
+            (entry.at, describe(entry.action, entry.detail))
+            for entry in self.store.audit(ticket_id)
+        )
 
 
 def bundle_line(state: TicketState, code: str | None) -> str:

@@ -74,6 +74,11 @@ def handle_sms(engine: Engine, person: str, body: str, now: datetime) -> str:
     Every reply gets an answer (one GSM-7 segment where possible). Nothing is applied
     for help, unknown text, or a code that is not one of the person's open pages.
     """
+    # Free text (customers, rung names) reaches answers: keep them GSM-7.
+    return to_gsm7(_sms_answer(engine, person, body, now))
+
+
+def _sms_answer(engine: Engine, person: str, body: str, now: datetime) -> str:
     reply = parse_reply(body)
     if isinstance(reply, Help):
         return help_text()
@@ -81,23 +86,23 @@ def handle_sms(engine: Engine, person: str, body: str, now: datetime) -> str:
         return NOT_UNDERSTOOD + help_text()
     codes = engine.store.codes_of(person)
     if isinstance(reply, AckAll):
-        return _gsm(_ack_all(engine, person, codes, now))
+        return _ack_all(engine, person, codes, now)
     verb: Verb = "ack" if isinstance(reply, Ack) else "escalate"
     assert isinstance(reply, Ack | Escalate)
     if reply.code is None:
         if len(codes) != 1:
-            return _gsm(_which_page(codes, verb))
+            return _which_page(codes, verb)
         ticket_id = next(iter(codes.values()))
     else:
         found = codes.get(reply.code)
         if found is None:
-            return _gsm(_fit(f"No open page {reply.code}.", _open_pages_list(codes)))
+            return _fit(f"No open page {reply.code}.", _open_pages_list(codes))
         ticket_id = found
     if verb == "ack":
         result = engine.acknowledge(ticket_id, person, "sms", now)
-        return _gsm(_ack_answer(engine, ticket_id, person, result))
+        return _ack_answer(ticket_id, person, result)
     result = engine.escalate(ticket_id, person, "sms", now)
-    return _gsm(_escalate_answer(engine, ticket_id, person, result))
+    return _escalate_answer(engine, ticket_id, person, result)
 
 
 def _ack_all(engine: Engine, person: str, codes: dict[str, str], now: datetime) -> str:
@@ -106,7 +111,7 @@ def _ack_all(engine: Engine, person: str, codes: dict[str, str], now: datetime) 
     tickets = [codes[code] for code in sorted(codes, key=_code_order)]
     if len(tickets) == 1:
         result = engine.acknowledge(tickets[0], person, "sms", now)
-        return _ack_answer(engine, tickets[0], person, result)
+        return _ack_answer(tickets[0], person, result)
     acked: list[str] = []
     failed: list[str] = []
     for ticket_id in tickets:
@@ -121,7 +126,7 @@ def _ack_all(engine: Engine, person: str, codes: dict[str, str], now: datetime) 
     return _shorten(text)
 
 
-def _ack_answer(engine: Engine, ticket_id: str, person: str, result: Result) -> str:
+def _ack_answer(ticket_id: str, person: str, result: Result) -> str:
     state = result.ticket
     if result.status == "rejected" or state is None:
         return _shorten(f"Could not ack {ticket_id}: {result.reason or 'no such ticket'}.")
@@ -190,10 +195,6 @@ def _shorten(text: str) -> str:
     while text and septets(text) > SINGLE_SEGMENT_SEPTETS - 3:
         text = text[:-1]
     return text.rstrip() + "..."
-
-
-def _gsm(text: str) -> str:
-    return to_gsm7(text)
 
 
 def _code_order(code: str) -> tuple[int, str]:

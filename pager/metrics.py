@@ -13,7 +13,9 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.events_in = Counter("pager_events_total", "Ticket events received", ["type"], registry=r)
+        self.events_in = Counter(
+            "pager_events_total", "Ticket events received", ["type"], registry=r
+        )
         self.events_rejected = Counter(
             "pager_events_rejected_total", "Events dead-lettered", ["reason"], registry=r
         )
@@ -40,7 +42,9 @@ class Metrics:
             registry=r,
         )
         self.open_tickets = Gauge("pager_open_tickets", "Open tickets", registry=r)
-        self.timers_armed = Gauge("pager_timers_armed", "Tickets with an armed deadline", registry=r)
+        self.timers_armed = Gauge(
+            "pager_timers_armed", "Tickets with an armed deadline", registry=r
+        )
         self.deadline_lateness = Histogram(
             "pager_deadline_lateness_seconds",
             "How late a deadline fired",
@@ -48,16 +52,26 @@ class Metrics:
             registry=r,
         )
         self.webhooks = Counter(
-            "pager_webhooks_total", "Webhook requests by route and outcome", ["route", "outcome"], registry=r
+            "pager_webhooks_total",
+            "Webhook requests by route and outcome",
+            ["route", "outcome"],
+            registry=r,
         )
         self.reloads = Counter(
-            "pager_config_reloads_total", "Config reloads by outcome (ok, rejected)", ["outcome"], registry=r
+            "pager_config_reloads_total",
+            "Config reloads by outcome (ok, rejected)",
+            ["outcome"],
+            registry=r,
         )
         self.config_valid = Gauge(
-            "pager_config_last_reload_ok", "1 when the last reload was accepted, 0 when rejected", registry=r
+            "pager_config_last_reload_ok",
+            "1 when the last reload was accepted, 0 when rejected",
+            registry=r,
         )
         self.config_valid.set(1)
-        self.broker_connected = Gauge("pager_broker_connected", "1 when connected to MQTT", registry=r)
+        self.broker_connected = Gauge(
+            "pager_broker_connected", "1 when connected to MQTT", registry=r
+        )
         self.store_ok = Gauge("pager_store_ok", "1 when the store accepts writes", registry=r)
 
     def render(self) -> bytes:

@@ -35,7 +35,9 @@ BACKOFF_CAP = 300.0
 CONCURRENCY = 64
 
 
-def backoff(attempt: int, retry_after: float | None, rand: Callable[[], float] = random.random) -> float:
+def backoff(
+    attempt: int, retry_after: float | None, rand: Callable[[], float] = random.random
+) -> float:
     """Seconds before retry ``attempt`` (1-based): exponential, capped, full jitter.
 
     A provider's ``Retry-After`` is a floor.
@@ -131,12 +133,12 @@ class Relay:
             async with asyncio.timeout(delay):
                 await self._wake.wait()
 
-    async def drain(self, timeout: float = 30.0) -> None:
+    async def drain(self, grace: float = 30.0) -> None:
         """Stop claiming; wait for in-flight sends (SIGTERM)."""
         self._stopping = True
         self._wake.set()
         if self._inflight:
-            await asyncio.wait(set(self._inflight), timeout=timeout)
+            await asyncio.wait(set(self._inflight), timeout=grace)
 
     # --- claiming (store thread) ---------------------------------------------------------
 
@@ -163,7 +165,9 @@ class Relay:
             self.sms_limit.take(person, now)
             # Everything already waiting for this person goes out as one SMS (bundling);
             # nothing is held back to wait for company.
-            extra = [r for r in store.pending_for(person, "sms") if r.id not in {g.id for g in group}]
+            extra = [
+                r for r in store.pending_for(person, "sms") if r.id not in {g.id for g in group}
+            ]
             sends.append(_send(group + extra))
         for row in calls:
             at = max(self.call_rate.earliest(now), self.call_limit.earliest(row.person, now))
@@ -194,7 +198,9 @@ class Relay:
                 log.exception("sending %s to %s failed unexpectedly", send.channel, send.person)
                 await self._retry(send, f"unexpected: {exc!r}", None)
                 return
-            self.metrics.provider_latency.labels(send.channel).observe(time.perf_counter() - started)
+            self.metrics.provider_latency.labels(send.channel).observe(
+                time.perf_counter() - started
+            )
             self.metrics.pages.labels(send.channel, "sent").inc(len(send.ids))
             if len(send.ids) > 1:
                 self.metrics.pages.labels(send.channel, "bundled").inc(len(send.ids))

@@ -75,8 +75,7 @@ class Service:
     async def close(self) -> None:
         """Finish queued jobs, stop the store thread and close the store."""
         if self._runner is not None:
-            while self._queue:
-                await asyncio.sleep(0.01)
+            await self.db(lambda _engine: None)  # FIFO: every earlier job has finished
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
@@ -139,7 +138,11 @@ class Service:
                     continue
                 db.execute("RELEASE job")
                 outcomes.append((True, value))
-                if isinstance(value, Result) and value.ticket is not None and value.status == "applied":
+                if (
+                    isinstance(value, Result)
+                    and value.ticket is not None
+                    and value.status == "applied"
+                ):
                     info.tickets[value.ticket.ticket_id] = value.ticket
                     info.messages += value.messages
         return outcomes, info

@@ -51,7 +51,11 @@ class Line:
     detail: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"at": format_instant(self.at), "ticket": self.ticket, "action": self.action}
+        out: dict[str, Any] = {
+            "at": format_instant(self.at),
+            "ticket": self.ticket,
+            "action": self.action,
+        }
         if self.rung:
             out["rung"] = self.rung
         if self.to is not None:
@@ -96,9 +100,7 @@ class Simulation:
         self._heap: list[tuple[datetime, str]] = []
         self._seen: set[str] = set()
 
-    def run(
-        self, events: Iterable[TicketEvent], until: datetime | None = None
-    ) -> Iterator[Line]:
+    def run(self, events: Iterable[TicketEvent], until: datetime | None = None) -> Iterator[Line]:
         """Apply ``events``, then run deadlines until none is left or ``until``."""
         last: datetime | None = None
         for event in events:
@@ -148,7 +150,12 @@ class Simulation:
         for command in outcome.commands:
             if isinstance(command, Notify):
                 yield Line(
-                    command.at, command.ticket_id, command.action, command.rung, command.person, command.via
+                    command.at,
+                    command.ticket_id,
+                    command.action,
+                    command.rung,
+                    command.person,
+                    command.via,
                 )
             elif isinstance(command, Record):
                 yield Line(

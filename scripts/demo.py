@@ -41,13 +41,19 @@ def prepare(broker_url: str, http_port: int) -> Path:
         channels = ["email"] + (["sms", "voice"] if person.get("phone") else [])
         person["notify"] = [{"via": via, "after": "0m"} for via in channels]
     (WORK / "people.yaml").write_text(yaml.safe_dump(people, sort_keys=False))
-    write_settings(WORK, mqtt_url=broker_url, http_port=http_port, extra={"twilio": {"max_sms_per_second": 1}})
+    write_settings(
+        WORK, mqtt_url=broker_url, http_port=http_port, extra={"twilio": {"max_sms_per_second": 1}}
+    )
     return WORK
 
 
 async def publish(url_port: int, event: dict[str, object]) -> None:
-    async with aiomqtt.Client("127.0.0.1", url_port, identifier=f"demo-{uuid.uuid4().hex[:6]}") as client:
-        await client.publish(f"support/tickets/{event['ticket_id']}/events", json.dumps(event), qos=1)
+    async with aiomqtt.Client(
+        "127.0.0.1", url_port, identifier=f"demo-{uuid.uuid4().hex[:6]}"
+    ) as client:
+        await client.publish(
+            f"support/tickets/{event['ticket_id']}/events", json.dumps(event), qos=1
+        )
 
 
 def main() -> int:
@@ -81,7 +87,8 @@ def main() -> int:
             daemon.wait_for(channel, timeout=10, since=mark)
         elapsed = time.monotonic() - started
         time.sleep(0.3)
-        say(f"== the page, {elapsed * 1000:.0f} ms after publishing (dry-run prints instead of sending):")
+        ms = elapsed * 1000
+        say(f"== the page, {ms:.0f} ms after publishing (dry-run prints instead of sending):")
         for line in daemon.lines[mark:]:
             say("   " + line)
         state = daemon.pager_cli("timeline", ticket)
@@ -95,10 +102,11 @@ def main() -> int:
         say(daemon.pager_cli("timeline", ticket).stdout.rstrip())
         say()
         say("Without the ack the ladder climbs: rung 2 (duty manager) after 15 minutes, then")
-        say("support leadership and the executives; `pager simulate -c . examples/sev1-unacked.jsonl`")
-        say("shows that whole timeline in virtual time.")
+        say("support leadership and the executives;")
+        say("`pager simulate -c . examples/sev1-unacked.jsonl` shows the whole ladder")
+        say("in virtual time.")
         if os.environ.get("DEMO_KEEP"):
-            say(f"DEMO_KEEP set: daemon and broker keep running (broker {broker.url}); Ctrl-C stops.")
+            say(f"DEMO_KEEP: daemon and broker keep running ({broker.url}); Ctrl-C stops.")
             while True:
                 time.sleep(3600)
         return 0

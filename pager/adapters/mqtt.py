@@ -238,7 +238,7 @@ class MqttBridge:
                     raise aiomqtt.MqttError(
                         f"broker refused the subscription to {self.settings.events_topic!r}"
                     )
-            pass
+            await self._flush_dead_letters(client)
             self._client = client
             self._connected.set()
             log.info("mqtt: connected to %s as %r", a, self.settings.client_id)

@@ -29,9 +29,12 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for entry in entries:
         if args.json:
-            print(json.dumps({"at": format_instant(entry.at), "action": entry.action, **entry.detail}))
+            print(
+                json.dumps({"at": format_instant(entry.at), "action": entry.action, **entry.detail})
+            )
         else:
-            print(f"{format_instant(entry.at.replace(microsecond=0))}  {describe(entry.action, entry.detail)}")
+            at = format_instant(entry.at.replace(microsecond=0))
+            print(f"{at}  {describe(entry.action, entry.detail)}")
     if not args.json:
         status = "closed" if state.closed else f"open, rung {state.rung}"
         owner = state.owner or "nobody"

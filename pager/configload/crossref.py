@@ -43,8 +43,13 @@ def check_references(
         refs.extend(rotation.refs)
     for ladder in ladders:
         refs.extend(ladder.refs)
+    # A rotation file that could not be read (or names no rotation) may define the
+    # rotation a reference names: reporting those references would only add noise.
+    rotations_known = all(parsed.name is not None for parsed in rotations)
     for ref in refs:
         if ref.kind in ("person", "role") and not people.readable:
+            continue
+        if ref.kind == "rotation" and not rotations_known:
             continue
         if ref.name not in known[ref.kind]:
             log.add(ConfigIssue(ref.file, ref.line, ref.path, f"unknown {ref.kind} '{ref.name}'"))

@@ -227,9 +227,10 @@ def _deadlines(s: TicketState) -> list[datetime]:
 
 def step(state: TicketState | None, inp: Input, now: datetime, policy: Policy) -> Outcome:
     """Apply ``inp`` at ``now``; see the module docstring for the contract."""
-    if isinstance(inp, EventInput) and inp.event.type == "opened":
-        if state is None or state.closed:
-            return _Machine.opened(inp.event, now, policy)
+    opening = isinstance(inp, EventInput) and inp.event.type == "opened"
+    if opening and (state is None or state.closed):
+        assert isinstance(inp, EventInput)
+        return _Machine.opened(inp.event, now, policy)
     if state is None:
         raise Rejected("unknown ticket (no opened event seen)")
     machine = _Machine(copy.copy(state), now, policy)

@@ -29,27 +29,70 @@ def test_simulate_matches_golden(scenario: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_simulate_json_lines_have_the_spec_shape(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["simulate", "-c", str(REPO), str(REPO / "examples" / "sev1-owned.jsonl"), "--json"]) == 0
+    assert (
+        main(["simulate", "-c", str(REPO), str(REPO / "examples" / "sev1-owned.jsonl"), "--json"])
+        == 0
+    )
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    actions = {"page", "inform", "remind", "overdue", "handoff", "breach", "unacknowledged", "closed", "ack"}
-    assert lines and all(set(obj) <= {"at", "ticket", "action", "rung", "to", "via", "by"} for obj in lines)
+    actions = {
+        "page",
+        "inform",
+        "remind",
+        "overdue",
+        "handoff",
+        "breach",
+        "unacknowledged",
+        "closed",
+        "ack",
+    }
+    assert lines and all(
+        set(obj) <= {"at", "ticket", "action", "rung", "to", "via", "by"} for obj in lines
+    )
     assert all(obj["action"] in actions for obj in lines)
     assert [obj["at"] for obj in lines] == sorted(obj["at"] for obj in lines)
     ack = next(obj for obj in lines if obj["action"] == "ack")
-    assert ack == {"at": "2026-11-25T02:07:00Z", "ticket": "T-2001", "action": "ack", "rung": 1, "by": "dung"}
+    assert ack == {
+        "at": "2026-11-25T02:07:00Z",
+        "ticket": "T-2001",
+        "action": "ack",
+        "rung": 1,
+        "by": "dung",
+    }
     first = lines[0]
-    assert first == {"at": "2026-11-25T02:00:00Z", "ticket": "T-2001", "action": "page", "rung": 1, "to": "dung", "via": "sms"}
+    assert first == {
+        "at": "2026-11-25T02:00:00Z",
+        "ticket": "T-2001",
+        "action": "page",
+        "rung": 1,
+        "to": "dung",
+        "via": "sms",
+    }
 
 
 def test_simulate_until_stops_the_clock(capsys: pytest.CaptureFixture[str]) -> None:
     scenario = REPO / "examples" / "sev1-unacked.jsonl"
-    assert main(["simulate", "-c", str(REPO), str(scenario), "--json", "--until", "2026-11-25T02:15:00Z"]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "-c",
+                str(REPO),
+                str(scenario),
+                "--json",
+                "--until",
+                "2026-11-25T02:15:00Z",
+            ]
+        )
+        == 0
+    )
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert max(obj["at"] for obj in lines) == "2026-11-25T02:15:00Z"
     assert {obj["rung"] for obj in lines if obj["action"] == "page"} == {1, 2}
 
 
-def test_simulate_reports_bad_lines_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_simulate_reports_bad_lines_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"event_id": "x"}\nnot json\n')
     assert main(["simulate", "-c", str(REPO), str(bad)]) == 1

@@ -15,8 +15,8 @@ from pager.core.model import (
     Region,
     Rotation,
     Rung,
-    SeverityPolicy,
     Settings,
+    SeverityPolicy,
     Target,
     Tier,
     WallDuration,
@@ -70,7 +70,9 @@ def build(
     lead: int = 15,
 ) -> Policy:
     """A ladder with four rungs: eng rotation, person:dee, person:eve, role:execs."""
-    cal = Calendar("desk", "UTC", WeeklyHours(WEEKDAYS, 9 * 60, 23 * 60), frozenset({date(2026, 12, 25)}))
+    cal = Calendar(
+        "desk", "UTC", WeeklyHours(WEEKDAYS, 9 * 60, 23 * 60), frozenset({date(2026, 12, 25)})
+    )
     sevs = severities or {
         1: SeverityPolicy(minutes(30), "high", "24x7", minutes(120)),
         2: SeverityPolicy(minutes(60), "high", "24x7", minutes(120)),
@@ -83,7 +85,12 @@ def build(
         {"premier": Tier("premier", "desk", sevs)},
         rungs
         or (
-            Rung("case-owner", (Target("rotation", "eng"),), timedelta(minutes=15), (Target("role", "managers"),)),
+            Rung(
+                "case-owner",
+                (Target("rotation", "eng"),),
+                timedelta(minutes=15),
+                (Target("role", "managers"),),
+            ),
             Rung("duty-manager", (Target("person", "dee"),), timedelta(minutes=30)),
             Rung("leadership", (Target("person", "eve"),), timedelta(minutes=30)),
             Rung("executive", (Target("role", "execs"),), timedelta(minutes=30), (), 2),

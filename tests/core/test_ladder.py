@@ -34,7 +34,11 @@ def ev(kind: str, at: str, ticket: str = "T-1", **fields: object) -> TicketEvent
         fields.setdefault("severity", 1)
         fields.setdefault("tier", "premier")
     return TicketEvent(
-        event_id=f"e{next(_ids)}", ticket_id=ticket, type=kind, at=t(at), **fields  # type: ignore[arg-type]
+        event_id=f"e{next(_ids)}",
+        ticket_id=ticket,
+        type=kind,
+        at=t(at),
+        **fields,  # type: ignore[arg-type]
     )
 
 
@@ -45,9 +49,21 @@ def run(policy: Policy, *events: TicketEvent, until: str | None = None) -> list[
     return lines
 
 
-def brief(lines: list[Line], *actions: str) -> list[tuple[str, str, int | None, str | None, str | None]]:
+def brief(
+    lines: list[Line], *actions: str
+) -> list[tuple[str, str, int | None, str | None, str | None]]:
     """(HH:MM, action, rung, to, via) for the chosen actions, to compare timelines compactly."""
-    wanted = set(actions) or {"page", "inform", "remind", "overdue", "handoff", "breach", "unacknowledged", "closed", "ack"}
+    wanted = set(actions) or {
+        "page",
+        "inform",
+        "remind",
+        "overdue",
+        "handoff",
+        "breach",
+        "unacknowledged",
+        "closed",
+        "ack",
+    }
     return [
         (ln.at.strftime("%H:%M"), ln.action, ln.rung, ln.to or ln.by, ln.via)
         for ln in lines
@@ -84,7 +100,10 @@ def test_rule1_low_urgency_inside_hours_pages_now_email_only() -> None:
 
 
 def test_rule2_empty_rung_is_skipped_at_once() -> None:
-    empty = build(rotations={"eng": rotation("eng", ("ana",), hours=None)}, people=("bob", "dee", "eve", "fay", "gus", "mgr"))
+    empty = build(
+        rotations={"eng": rotation("eng", ("ana",), hours=None)},
+        people=("bob", "dee", "eve", "fay", "gus", "mgr"),
+    )
     lines = run(empty, ev("opened", "2026-11-20T02:00"), until="2026-11-20T02:01")
     assert [ln.action for ln in lines if ln.action in ("skip", "page")][:2] == ["skip", "page"]
     assert brief(lines, "page")[0] == ("02:00", "page", 2, "dee", "sms")
@@ -181,7 +200,10 @@ def test_rule5_ack_cancels_pending_voice_and_starts_status_clock() -> None:
     )
     assert ("02:05", "page", 1, "cai", "voice") not in brief(lines)
     # status every 2h from 02:03, reminder 15 minutes before
-    assert brief(lines, "remind") == [("03:48", "remind", 1, "cai", "sms"), ("03:48", "remind", 1, "cai", "email")]
+    assert brief(lines, "remind") == [
+        ("03:48", "remind", 1, "cai", "sms"),
+        ("03:48", "remind", 1, "cai", "email"),
+    ]
     assert ("04:03", "overdue", 1, "cai", "sms") in brief(lines)
 
 
@@ -236,7 +258,10 @@ def test_rule6_overdue_pages_rung_above_and_sets_next_due() -> None:
     assert ("04:00", "overdue", 1, "cai", "sms") in brief(lines)
     assert ("04:00", "page", 2, "dee", "sms") in brief(lines)
     # next due = 04:00 + 2h
-    assert [(h, to) for h, _a, _r, to, _v in brief(lines, "overdue")] == [("04:00", "cai"), ("06:00", "cai")]
+    assert [(h, to) for h, _a, _r, to, _v in brief(lines, "overdue")] == [
+        ("04:00", "cai"),
+        ("06:00", "cai"),
+    ]
 
 
 def test_rule6_status_report_resets_due_from_its_own_time() -> None:
@@ -274,34 +299,50 @@ def test_rule7_escalate_defaults_to_one_above_and_caps_at_last() -> None:
 
 def test_rule8_pause_and_resume_keep_the_time_left() -> None:
     s = step(None, EventInput(ev("opened", "2026-11-20T02:00")), t("2026-11-20T02:00"), P).state
-    s = step(s, EventInput(ev("waiting_on_customer", "2026-11-20T02:10")), t("2026-11-20T02:10"), P).state
+    s = step(
+        s, EventInput(ev("waiting_on_customer", "2026-11-20T02:10")), t("2026-11-20T02:10"), P
+    ).state
     assert s.respond_by is None and s.respond_left == timedelta(minutes=20)
-    s = step(s, EventInput(ev("customer_replied", "2026-11-20T05:00")), t("2026-11-20T05:00"), P).state
+    s = step(
+        s, EventInput(ev("customer_replied", "2026-11-20T05:00")), t("2026-11-20T05:00"), P
+    ).state
     assert s.respond_by == t("2026-11-20T05:20")
 
 
 def test_rule8_pause_spanning_a_calendar_close_on_business_clock() -> None:
     # severity 3: 3 business hours; opened Friday 21:00 (2h left in the day at 21:00).
-    s = step(None, EventInput(ev("opened", "2026-11-20T21:00", severity=3)), t("2026-11-20T21:00"), P).state
+    s = step(
+        None, EventInput(ev("opened", "2026-11-20T21:00", severity=3)), t("2026-11-20T21:00"), P
+    ).state
     assert s.respond_by == t("2026-11-23T10:00")
-    s = step(s, EventInput(ev("waiting_on_customer", "2026-11-20T22:00")), t("2026-11-20T22:00"), P).state
-    s = step(s, EventInput(ev("customer_replied", "2026-11-23T12:00")), t("2026-11-23T12:00"), P).state
+    s = step(
+        s, EventInput(ev("waiting_on_customer", "2026-11-20T22:00")), t("2026-11-20T22:00"), P
+    ).state
+    s = step(
+        s, EventInput(ev("customer_replied", "2026-11-23T12:00")), t("2026-11-23T12:00"), P
+    ).state
     assert s.respond_by == t("2026-11-23T14:00")  # 2 business hours were left
 
 
 def test_business_day_across_weekend_and_holiday() -> None:
     # severity 4: 1 business day (one 14h opening). Thursday 2026-12-24 22:00, then the
     # 25th is a holiday and the weekend follows: 1h on the 24th + 13h on Monday the 28th.
-    s = step(None, EventInput(ev("opened", "2026-12-24T22:00", severity=4)), t("2026-12-24T22:00"), P).state
+    s = step(
+        None, EventInput(ev("opened", "2026-12-24T22:00", severity=4)), t("2026-12-24T22:00"), P
+    ).state
     assert s.respond_by == t("2026-12-28T22:00")
 
 
 def test_status_clock_paused_while_waiting() -> None:
     s = step(None, EventInput(ev("opened", "2026-11-20T02:00")), t("2026-11-20T02:00"), P).state
     s = step(s, Acknowledge("cai", "sms"), t("2026-11-20T02:00"), P).state
-    s = step(s, EventInput(ev("waiting_on_customer", "2026-11-20T03:00")), t("2026-11-20T03:00"), P).state
+    s = step(
+        s, EventInput(ev("waiting_on_customer", "2026-11-20T03:00")), t("2026-11-20T03:00"), P
+    ).state
     assert next_deadline(s) is None or next_deadline(s) != t("2026-11-20T04:00")
-    s = step(s, EventInput(ev("customer_replied", "2026-11-20T10:00")), t("2026-11-20T10:00"), P).state
+    s = step(
+        s, EventInput(ev("customer_replied", "2026-11-20T10:00")), t("2026-11-20T10:00"), P
+    ).state
     assert s.status_due == t("2026-11-20T11:00")
 
 
@@ -309,18 +350,26 @@ def test_status_clock_paused_while_waiting() -> None:
 
 
 def test_rule9_severity_rise_pages_now_and_recomputes_respond_by_from_opened() -> None:
-    s = step(None, EventInput(ev("opened", "2026-11-21T10:00", severity=3)), t("2026-11-21T10:00"), P).state
+    s = step(
+        None, EventInput(ev("opened", "2026-11-21T10:00", severity=3)), t("2026-11-21T10:00"), P
+    ).state
     assert s.rung == 0  # Saturday: waiting for the calendar
-    out = step(s, EventInput(ev("updated", "2026-11-21T10:20", severity=1)), t("2026-11-21T10:20"), P)
+    out = step(
+        s, EventInput(ev("updated", "2026-11-21T10:20", severity=1)), t("2026-11-21T10:20"), P
+    )
     assert out.state.respond_by == t("2026-11-21T10:30")
     assert out.state.rung == 1
-    assert any(isinstance(c, Notify) and c.via == "sms" and c.action == "page" for c in out.commands)
+    assert any(
+        isinstance(c, Notify) and c.via == "sms" and c.action == "page" for c in out.commands
+    )
 
 
 def test_rule9_unknown_tier_rejected() -> None:
     s = step(None, EventInput(ev("opened", "2026-11-20T02:00")), t("2026-11-20T02:00"), P).state
     with pytest.raises(Rejected):
-        step(s, EventInput(ev("updated", "2026-11-20T02:01", tier="gold")), t("2026-11-20T02:01"), P)
+        step(
+            s, EventInput(ev("updated", "2026-11-20T02:01", tier="gold")), t("2026-11-20T02:01"), P
+        )
 
 
 # --- rule 10: follow-the-sun handoff ---------------------------------------------------------
@@ -356,13 +405,17 @@ def test_rule10_incoming_ack_takes_ownership() -> None:
 
 def test_handoff_while_reminder_pending_reminds_current_owner() -> None:
     s = step(None, EventInput(ev("opened", "2026-11-22T22:00")), t("2026-11-22T22:00"), P).state
-    s = step(s, Acknowledge("cai", "sms"), t("2026-11-22T22:10"), P).state  # due 00:10, remind 23:55
+    s = step(
+        s, Acknowledge("cai", "sms"), t("2026-11-22T22:10"), P
+    ).state  # due 00:10, remind 23:55
     s = step(s, Tick(), t("2026-11-22T23:55"), P).state
     assert s.reminded
     out = step(s, Tick(), t("2026-11-23T00:00"), P)
     assert out.state.handoff_to == "ana"
     overdue = step(out.state, Tick(), t("2026-11-23T00:10"), P)
-    assert [c.person for c in overdue.commands if isinstance(c, Notify) and c.action == "overdue"] == ["cai"]
+    assert [
+        c.person for c in overdue.commands if isinstance(c, Notify) and c.action == "overdue"
+    ] == ["cai"]
 
 
 # --- rule 11 and 12 --------------------------------------------------------------------------
@@ -395,7 +448,9 @@ def test_rule12_out_of_order_event_still_applies_and_past_deadline_fires_at_once
     s = step(None, EventInput(ev("opened", "2026-11-20T02:00")), t("2026-11-20T02:00"), P).state
     s = step(s, Acknowledge("cai", "sms"), t("2026-11-20T02:01"), P).state
     # a status report from before the ack arrives late: due = 00:30 + 2h = 02:30... still future
-    s2 = step(s, EventInput(ev("status_report", "2026-11-20T00:00")), t("2026-11-20T02:05"), P).state
+    s2 = step(
+        s, EventInput(ev("status_report", "2026-11-20T00:00")), t("2026-11-20T02:05"), P
+    ).state
     assert s2.status_due == t("2026-11-20T02:00")
     assert next_deadline(s2) is not None and next_deadline(s2) <= t("2026-11-20T02:05")
     fired = step(s2, Tick(), t("2026-11-20T02:05"), P)
@@ -409,20 +464,32 @@ def test_unknown_ticket_rejected() -> None:
 
 def test_acknowledged_event_from_unknown_desk_person_stops_escalation_without_owner() -> None:
     s = step(None, EventInput(ev("opened", "2026-11-20T02:00")), t("2026-11-20T02:00"), P).state
-    out = step(s, EventInput(ev("acknowledged", "2026-11-20T02:05", by="desk-42")), t("2026-11-20T02:05"), P)
+    out = step(
+        s,
+        EventInput(ev("acknowledged", "2026-11-20T02:05", by="desk-42")),
+        t("2026-11-20T02:05"),
+        P,
+    )
     assert out.state.owner is None and out.state.ack_deadline is None and out.state.responded
     assert any(isinstance(c, Record) and c.action == "ack" for c in out.commands)
 
 
 def test_deadline_set_is_complete() -> None:
-    s: TicketState = step(None, EventInput(ev("opened", "2026-11-20T02:00")), t("2026-11-20T02:00"), P).state
+    s: TicketState = step(
+        None, EventInput(ev("opened", "2026-11-20T02:00")), t("2026-11-20T02:00"), P
+    ).state
     assert next_deadline(s) == t("2026-11-20T02:05")  # the voice step comes first
 
 
 def test_severity_without_policy_rejected_on_open() -> None:
     only_sev1 = build(severities={1: SeverityPolicy(minutes(30), "high", "24x7")})
     with pytest.raises(Rejected):
-        step(None, EventInput(ev("opened", "2026-11-20T02:00", severity=2)), t("2026-11-20T02:00"), only_sev1)
+        step(
+            None,
+            EventInput(ev("opened", "2026-11-20T02:00", severity=2)),
+            t("2026-11-20T02:00"),
+            only_sev1,
+        )
 
 
 def _unused(x: datetime) -> None:  # keep datetime import used for type clarity

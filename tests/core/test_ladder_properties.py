@@ -8,13 +8,30 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pager.core.events import TicketEvent
-from pager.core.ladder import Acknowledge, EventInput, Notify, Rejected, Tick, TicketState, next_deadline, step
+from pager.core.ladder import (
+    Acknowledge,
+    EventInput,
+    Notify,
+    Rejected,
+    Tick,
+    TicketState,
+    next_deadline,
+    step,
+)
 from pager.simulation import Simulation
 from tests.core.factory import build, t
 
 P = build()
 START = t("2026-11-20T01:00")
-TYPES = ["updated", "acknowledged", "escalated", "status_report", "waiting_on_customer", "customer_replied", "closed"]
+TYPES = [
+    "updated",
+    "acknowledged",
+    "escalated",
+    "status_report",
+    "waiting_on_customer",
+    "customer_replied",
+    "closed",
+]
 PEOPLE = ["ana", "bob", "cai", "dee", "eve", "nobody"]
 
 
@@ -26,7 +43,14 @@ def scripts(draw: st.DrawFn) -> list[TicketEvent]:
     tickets = draw(st.integers(1, 3))
     for n in range(tickets):
         events.append(
-            TicketEvent(f"o{n}", f"T-{n}", "opened", START + timedelta(minutes=minute), severity=draw(st.integers(1, 4)), tier="premier")
+            TicketEvent(
+                f"o{n}",
+                f"T-{n}",
+                "opened",
+                START + timedelta(minutes=minute),
+                severity=draw(st.integers(1, 4)),
+                tier="premier",
+            )
         )
     for i in range(draw(st.integers(0, 25))):
         minute += draw(st.integers(0, 240))
@@ -47,7 +71,10 @@ def scripts(draw: st.DrawFn) -> list[TicketEvent]:
 
 def _simulate(events: list[TicketEvent]) -> tuple[list[tuple[object, ...]], Simulation]:
     sim = Simulation(P)
-    lines = [(ln.at, ln.ticket, ln.action, ln.rung, ln.to, ln.via, ln.by) for ln in sim.run(events, until=START + timedelta(days=3))]
+    lines = [
+        (ln.at, ln.ticket, ln.action, ln.rung, ln.to, ln.via, ln.by)
+        for ln in sim.run(events, until=START + timedelta(days=3))
+    ]
     return lines, sim
 
 
@@ -67,9 +94,18 @@ def test_nothing_is_sent_for_a_closed_ticket_after_its_close(events: list[Ticket
     for at, ticket, action, *_ in lines:
         if action == "closed":
             closed_at.setdefault(ticket, at)
-        elif ticket in closed_at and action in ("page", "remind", "overdue", "handoff", "inform", "unacknowledged"):
+        elif ticket in closed_at and action in (
+            "page",
+            "remind",
+            "overdue",
+            "handoff",
+            "inform",
+            "unacknowledged",
+        ):
             # a later `opened` would reopen it; our scripts never reopen
-            raise AssertionError(f"{action} for {ticket} at {at} after close at {closed_at[ticket]}")
+            raise AssertionError(
+                f"{action} for {ticket} at {at} after close at {closed_at[ticket]}"
+            )
     for state in sim.tickets.values():
         if state.closed:
             assert next_deadline(state) is None and not state.pages and not state.steps
@@ -77,7 +113,9 @@ def test_nothing_is_sent_for_a_closed_ticket_after_its_close(events: list[Ticket
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scripts(), st.integers(0, 600))
-def test_every_open_page_has_an_owner_or_an_armed_deadline(events: list[TicketEvent], probe: int) -> None:
+def test_every_open_page_has_an_owner_or_an_armed_deadline(
+    events: list[TicketEvent], probe: int
+) -> None:
     sim = Simulation(P)
     cut = START + timedelta(minutes=probe)
     list(sim.run([e for e in events if e.at <= cut], until=cut))
@@ -86,13 +124,23 @@ def test_every_open_page_has_an_owner_or_an_armed_deadline(events: list[TicketEv
             continue
         if state.pages:  # someone was asked to acknowledge
             assert state.ack_deadline is not None or state.exhausted or state.owner is not None
-        assert state.owner is not None or state.exhausted or next_deadline(state) is not None or state.responded
+        assert (
+            state.owner is not None
+            or state.exhausted
+            or next_deadline(state) is not None
+            or state.responded
+        )
 
 
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, 4 * 60), st.sampled_from(PEOPLE))
 def test_ack_at_any_time_stops_paging_for_good(minute: int, person: str) -> None:
-    state: TicketState = step(None, EventInput(TicketEvent("o", "T-1", "opened", START, severity=1, tier="premier")), START, P).state
+    state: TicketState = step(
+        None,
+        EventInput(TicketEvent("o", "T-1", "opened", START, severity=1, tier="premier")),
+        START,
+        P,
+    ).state
     now = START
     while True:  # run the ladder up to the ack instant
         due = next_deadline(state)

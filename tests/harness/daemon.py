@@ -74,7 +74,9 @@ def write_settings(
 class DaemonProcess:
     """``pager run -c DIR`` as a child; its output is collected line by line."""
 
-    def __init__(self, config_dir: Path, *, dry_run: bool = False, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, config_dir: Path, *, dry_run: bool = False, env: Mapping[str, str] | None = None
+    ) -> None:
         self.config_dir = config_dir
         self.dry_run = dry_run
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -118,8 +120,14 @@ class DaemonProcess:
                 for line in self.lines[since:]:
                     if text in line:
                         return line
-                if self.proc is not None and self.proc.poll() is not None and not self._reader_alive():
-                    raise RuntimeError(f"pager exited ({self.proc.returncode}) before {text!r}:\n" + self.output())
+                if (
+                    self.proc is not None
+                    and self.proc.poll() is not None
+                    and not self._reader_alive()
+                ):
+                    raise RuntimeError(
+                        f"pager exited ({self.proc.returncode}) before {text!r}:\n" + self.output()
+                    )
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(f"no {text!r} within {timeout}s:\n" + self.output())
