@@ -108,6 +108,7 @@ class Daemon:
             settings=settings.mqtt,
             metrics=self.metrics,
             clock=lambda: datetime.now(UTC),
+            tier_known=lambda name: self.service.policy.config.tier(name) is not None,
         )
         webhooks = WebhookServer(
             service=service,

@@ -49,6 +49,8 @@ def check_references(
     for ref in refs:
         if ref.kind in ("person", "role") and not people.readable:
             continue
+        if ref.kind == "role" and not people.roles_readable:
+            continue
         if ref.kind == "rotation" and not rotations_known:
             continue
         if ref.name not in known[ref.kind]:

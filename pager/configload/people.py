@@ -28,12 +28,15 @@ class PeopleFile:
     roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
     role_names: set[str] = field(default_factory=set)
     refs: list[Ref] = field(default_factory=list)
-    #: False when the file could not be read: references to people are then unchecked.
+    #: False when the people mapping could not be read: references to people (and
+    #: roles) are then left unchecked rather than all reported as unknown.
     readable: bool = True
+    roles_readable: bool = True
 
 
 def parse_people(root: YNode | None, f: Fields) -> PeopleFile:
-    result = PeopleFile()
+    # Until the people mapping is read, references to people cannot be checked.
+    result = PeopleFile(readable=False)
     if root is None:
         f.report(0, "", "the file is empty; it must define people")
         return result
@@ -42,6 +45,7 @@ def parse_people(root: YNode | None, f: Fields) -> PeopleFile:
         return result
     if "people" in top:
         entries = f.entries(top["people"], "people", "a mapping of person ids")
+        result.readable = entries is not None
         for person_id, entry in (entries or {}).items():
             path = join("people", person_id)
             result.person_ids.add(person_id)
@@ -52,6 +56,7 @@ def parse_people(root: YNode | None, f: Fields) -> PeopleFile:
                 result.people[person_id] = person
     if "roles" in top:
         roles = f.entries(top["roles"], "roles", "a mapping of role names")
+        result.roles_readable = roles is not None
         for name, entry in (roles or {}).items():
             path = join("roles", name)
             result.role_names.add(name)

@@ -160,7 +160,10 @@ class SettingsParser:
         f = self._section(node, "mqtt", keys, (_MQTT_PASSWORD,))
         d = MqttSettings()
         username = self._opt_text(f, "mqtt", "username")
-        password = self._secret(f, "mqtt", _MQTT_PASSWORD, required=username is not None)
+        line = node.line if node is not None else 0
+        password = self._secret(
+            f, "mqtt", _MQTT_PASSWORD, required=username is not None, line=line
+        )
         return MqttSettings(
             url=self._mqtt_url(f.get("url"), d.url),
             username=username,
@@ -229,7 +232,13 @@ class SettingsParser:
             port=port,
             starttls=starttls,
             username=username,
-            password=self._secret(f, "smtp", _SMTP_PASSWORD, required=username is not None),
+            password=self._secret(
+                f,
+                "smtp",
+                _SMTP_PASSWORD,
+                required=username is not None,
+                line=node.line if node is not None else 0,
+            ),
             from_address=from_address,
         )
 
@@ -393,7 +402,10 @@ class SettingsParser:
         if text is None:
             return default
         parts = urlsplit(text)
-        if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+        if "@" in parts.netloc:
+            self._f.report(node, path, "credentials are never accepted in the url")
+            return default
+        if parts.scheme not in ("http", "https") or not parts.netloc:
             self._f.report(node, path, f"expected an http:// or https:// URL, got {text!r}")
             return default
         return text.rstrip("/")

@@ -216,8 +216,11 @@ async def test_dead_letters_kept_while_disconnected_are_sent_after_reconnect(
     mosquitto_factory: Callable[..., Mosquitto],
 ) -> None:
     broker = mosquitto_factory(persistence=True)
-    durable = {"identifier": "dead-letter-reader", "clean_session": False}
-    async with aiomqtt.Client(broker.host, broker.port, **durable) as reader:
+
+    def reader_client() -> aiomqtt.Client:
+        return aiomqtt.Client(broker.host, broker.port, identifier="dl-reader", clean_session=False)
+
+    async with reader_client() as reader:
         await reader.subscribe("pager/#", qos=1)
     async with running(fast(settings_for(broker), Inbox())) as bridge:
         await broker.astop()
@@ -231,7 +234,7 @@ async def test_dead_letters_kept_while_disconnected_are_sent_after_reconnect(
         assert bridge.queued_dead_letters == 0
         assert await bridge.publish(DEAD, b"dl-3")
     got: list[bytes] = []
-    async with aiomqtt.Client(broker.host, broker.port, **durable) as reader:
+    async with reader_client() as reader:
         async with asyncio.timeout(WITHIN):
             async for message in reader.messages:
                 assert isinstance(message.payload, bytes)

@@ -301,8 +301,8 @@ def test_required_secrets_and_twilio_identity(cfg: ConfigDir) -> None:
         "pager.yaml: twilio.account_sid: is required to send SMS and calls",
         "pager.yaml: twilio.from: is required to send SMS and calls",
         "pager.yaml: twilio.auth_token: is required: set auth_token_file or PAGER_TWILIO_AUTH_TOKEN",
-        "pager.yaml: mqtt.password: is required: set password_file or PAGER_MQTT_PASSWORD",
-        "pager.yaml: smtp.password: is required: set password_file or PAGER_SMTP_PASSWORD",
+        "pager.yaml:1: mqtt.password: is required: set password_file or PAGER_MQTT_PASSWORD",
+        "pager.yaml:2: smtp.password: is required: set password_file or PAGER_SMTP_PASSWORD",
     ]
 
 

@@ -6,6 +6,7 @@ systemd would start, so signals, `kill -9` and restarts are real.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -84,6 +85,7 @@ class DaemonProcess:
         self.lines: list[str] = []
         self._cond = threading.Condition()
         self._reader: threading.Thread | None = None
+        self.lines_before_start = 0
 
     def start(self, *, wait_ready: bool = True, timeout: float = 20.0) -> None:
         args = [str(PAGER), "run", "-c", str(self.config_dir)]
@@ -105,10 +107,11 @@ class DaemonProcess:
 
     def _read(self, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            with self._cond:
-                self.lines.append(line.rstrip("\n"))
-                self._cond.notify_all()
+        with proc.stdout:  # closed at EOF: an open pipe is a ResourceWarning at exit
+            for line in proc.stdout:
+                with self._cond:
+                    self.lines.append(line.rstrip("\n"))
+                    self._cond.notify_all()
         with self._cond:
             self._cond.notify_all()
 
@@ -132,6 +135,60 @@ class DaemonProcess:
                 if left <= 0:
                     raise TimeoutError(f"no {text!r} within {timeout}s:\n" + self.output())
                 self._cond.wait(min(left, 0.1))
+
+    def mark(self) -> int:
+        """The index the next output line gets: pass it as ``since`` to wait for new lines."""
+        with self._cond:
+            return len(self.lines)
+
+    def lines_since(self, since: int = 0) -> list[str]:
+        with self._cond:
+            return list(self.lines[since:])
+
+    async def await_line(self, text: str, *, timeout: float = 10.0, since: int = 0) -> str:  # noqa: ASYNC109
+        """:meth:`wait_for` for async tests: polls, so the test's loop keeps serving.
+
+        Raises TimeoutError (with the output) when ``timeout`` passes first, RuntimeError
+        when the process exited without printing such a line.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.lines_since(since):
+                if text in line:
+                    return line
+            if self.proc is not None and self.proc.poll() is not None and not self._reader_alive():
+                raise RuntimeError(
+                    f"pager exited ({self.proc.returncode}) before {text!r}:\n" + self.output()
+                )
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no {text!r} within {timeout}s:\n" + self.output())
+            await asyncio.sleep(0.02)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    async def astart(self, *, wait_ready: bool = True, timeout: float = 20.0) -> None:  # noqa: ASYNC109
+        """:meth:`start` without blocking the caller's event loop."""
+        await asyncio.to_thread(self.start, wait_ready=False)
+        if wait_ready:
+            await self.await_line("pager ready", timeout=timeout, since=self.lines_before_start)
+
+    async def astop(self, timeout: float = 30.0) -> int:  # noqa: ASYNC109
+        """:meth:`stop` in a worker thread."""
+        return await asyncio.to_thread(self.stop, timeout)
+
+    async def akill9(self) -> None:
+        """:meth:`kill9` in a worker thread."""
+        await asyncio.to_thread(self.kill9)
+
+    async def acli(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:  # noqa: ASYNC109
+        """:meth:`pager_cli` in a worker thread."""
+        return await asyncio.to_thread(self.pager_cli, *args, timeout=timeout)
 
     def _reader_alive(self) -> bool:
         return self._reader is not None and self._reader.is_alive()
