@@ -1,0 +1,292 @@
+"""The outbox relay and the deadline loop over a real store, with recording senders.
+
+The providers here are in-process fakes on purpose: these tests pin down the relay's own
+rules (limits, bundling, retries, fallback) at controlled instants. The e2e suite sends
+through the real twilio and aiosmtplib clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pager.core.events import TicketEvent
+from pager.core.model import Limits, Rate, Settings, TwilioSettings
+from pager.delivery import PermanentFailure, TemporaryFailure
+from pager.metrics import Metrics
+from pager.relay import BACKOFF_CAP, Relay, Senders, backoff, bundle_body
+from pager.service import Service
+from pager.store.sqlite import SqliteStore
+from pager.timers import DeadlineLoop
+from tests.core.factory import build
+
+P = build()
+
+
+@dataclass
+class Clock:
+    now: float
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Recorder:
+    """Records sends; ``faults`` (per channel) are raised in order before succeeding."""
+
+    sent: list[tuple[str, str, str]] = field(default_factory=list)
+    faults: dict[str, list[Exception]] = field(default_factory=dict)
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def _maybe_fail(self, channel: str) -> None:
+        queue = self.faults.get(channel)
+        if queue:
+            raise queue.pop(0)
+
+    async def send_sms(self, to: str, body: str) -> str:
+        self._maybe_fail("sms")
+        self.sent.append(("sms", to, body))
+        self.event.set()
+        return f"SM{len(self.sent)}"
+
+    async def call(self, to: str, answer_url: str, status_url: str | None = None) -> str:
+        self._maybe_fail("voice")
+        self.sent.append(("voice", to, answer_url))
+        self.event.set()
+        return f"CA{len(self.sent)}"
+
+    async def send_email(self, to: str, subject: str, body: str) -> str:
+        self._maybe_fail("email")
+        self.sent.append(("email", to, subject))
+        self.event.set()
+        return f"<{len(self.sent)}@example.com>"
+
+    def of(self, channel: str) -> list[tuple[str, str, str]]:
+        return [s for s in self.sent if s[0] == channel]
+
+
+def opened(ticket: str, at: datetime, severity: int = 1) -> TicketEvent:
+    return TicketEvent(
+        f"e-{ticket}-{at.isoformat()}", ticket, "opened", at, severity=severity, tier="premier"
+    )
+
+
+@pytest.fixture
+async def service(tmp_path: Path) -> AsyncIterator[Service]:
+    svc = Service(SqliteStore(tmp_path / "p.db"), P)
+    await svc.start()
+    yield svc
+    await svc.close()
+
+
+def settings(per_second: float = 100.0, sms: Rate | None = None) -> Settings:
+    return Settings(
+        twilio=TwilioSettings(max_sms_per_second=per_second),
+        limits=Limits(sms_per_person=sms or Rate(100, timedelta(minutes=15))),
+    )
+
+
+async def run_relay(relay: Relay, until: asyncio.Event | None = None, seconds: float = 0.3) -> None:
+    task = asyncio.create_task(relay.run())
+    try:
+        if until is not None:
+            await asyncio.wait_for(until.wait(), 5)
+        await asyncio.sleep(seconds)
+    finally:
+        await relay.drain(grace=1)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+
+
+async def test_relay_sends_and_marks_sent(service: Service) -> None:
+    await service.ingest(opened("T-1", NOW), NOW, "")
+    rec = Recorder()
+    relay = Relay(
+        service, Senders(rec, rec, rec), settings(), Metrics(), clock=Clock(NOW.timestamp())
+    )
+    await run_relay(relay)
+    assert [c for c, *_ in rec.sent].count("sms") == 1
+    assert [c for c, *_ in rec.sent].count("email") == 2  # page + inform
+    counts = await service.db(lambda e: e.store.outbox_counts())
+    assert counts == {"sent": 3}
+
+
+async def test_temporary_failures_retry_with_backoff_then_deliver_once(service: Service) -> None:
+    await service.ingest(opened("T-1", NOW), NOW, "")
+    rec = Recorder(
+        faults={"sms": [TemporaryFailure("500"), TemporaryFailure("429", retry_after=1)]}
+    )
+    clock = Clock(NOW.timestamp())
+    relay = Relay(service, Senders(rec, rec, rec), settings(), Metrics(), clock=clock)
+    task = asyncio.create_task(relay.run())
+    for _ in range(3):  # jump the clock past each backoff
+        await asyncio.sleep(0.2)
+        clock.now += BACKOFF_CAP
+        relay.wake()
+    await asyncio.sleep(0.2)
+    await relay.drain(grace=1)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert len(rec.of("sms")) == 1
+    rows = await service.db(
+        lambda e: e.store.pending_messages(datetime.fromtimestamp(clock.now + 1, UTC))
+    )
+    assert rows == []
+
+
+async def test_permanent_refusal_falls_back_to_email_at_once(service: Service) -> None:
+    await service.ingest(opened("T-1", NOW), NOW, "")
+    rec = Recorder(faults={"sms": [PermanentFailure("21610 unsubscribed")]})
+    relay = Relay(
+        service, Senders(rec, rec, rec), settings(), Metrics(), clock=Clock(NOW.timestamp())
+    )
+    await run_relay(relay)
+    assert rec.of("sms") == []
+    emails = rec.of("email")
+    assert len(emails) == 3  # page, inform, and the fallback of the refused SMS
+    counts = await service.db(lambda e: e.store.outbox_counts())
+    assert counts == {"sent": 3, "failed": 1}
+
+
+def test_backoff_grows_is_capped_and_honours_retry_after() -> None:
+    assert backoff(1, None, rand=lambda: 0.0) == 1.0
+    assert backoff(3, None, rand=lambda: 1.0) == 8.0
+    assert backoff(30, None, rand=lambda: 1.0) == BACKOFF_CAP
+    assert backoff(1, 20.0, rand=lambda: 0.5) == 20.0
+
+
+async def test_waiting_sms_for_one_person_are_bundled(service: Service) -> None:
+    for n in range(4):
+        await service.ingest(opened(f"T-{n}", NOW), NOW, "")
+    rec = Recorder()
+    relay = Relay(
+        service, Senders(rec, rec, rec), settings(), Metrics(), clock=Clock(NOW.timestamp())
+    )
+    await run_relay(relay)
+    sms = rec.of("sms")
+    assert len(sms) == 1
+    body = sms[0][2]
+    assert "4 pager messages" in body and "ACK ALL" in body
+    for n in range(4):
+        assert f"T-{n}" in body
+
+
+async def test_person_limit_holds_back_and_bundles_later(service: Service) -> None:
+    rec = Recorder()
+    clock = Clock(NOW.timestamp())
+    relay = Relay(
+        service,
+        Senders(rec, rec, rec),
+        settings(sms=Rate(1, timedelta(minutes=15))),
+        Metrics(),
+        clock=clock,
+    )
+    task = asyncio.create_task(relay.run())
+    await service.ingest(opened("T-1", NOW), NOW, "")
+    relay.wake()
+    await asyncio.sleep(0.2)
+    assert len(rec.of("sms")) == 1  # the first page of a quiet period is never delayed
+    for n in (2, 3):
+        await service.ingest(opened(f"T-{n}", NOW), NOW, "")
+    relay.wake()
+    await asyncio.sleep(0.2)
+    assert len(rec.of("sms")) == 1  # held back by the limit
+    clock.now += 15 * 60 + 1
+    relay.wake()
+    await asyncio.sleep(0.3)
+    await relay.drain(grace=1)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    sms = rec.of("sms")
+    assert len(sms) == 2 and "T-2" in sms[1][2] and "T-3" in sms[1][2]
+
+
+async def test_rate_per_number_spaces_sends(service: Service) -> None:
+    rec = Recorder()
+    clock = Clock(NOW.timestamp())
+    relay = Relay(service, Senders(rec, rec, rec), settings(per_second=1), Metrics(), clock=clock)
+    # pages for three different people (rotation members change weekly: use three weeks)
+    for n, day in enumerate(("2026-11-02", "2026-11-09", "2026-11-16")):
+        at = datetime.fromisoformat(f"{day}T02:00:00+00:00")
+        await service.ingest(opened(f"T-{n}", at), at, "")
+    await run_relay(relay, seconds=0.3)
+    assert len(rec.of("sms")) == 1
+    rows = await service.db(
+        lambda e: e.store.pending_messages(datetime.fromtimestamp(clock.now + 5, UTC))
+    )
+    assert sorted({r.channel for r in rows}) == ["sms"]
+
+
+def test_bundle_body_lists_codes() -> None:
+    from pager.store.sqlite import OutboxRow
+
+    rows = [
+        OutboxRow(
+            i,
+            f"k{i}",
+            f"T-{i}",
+            "ana",
+            "sms",
+            "+1",
+            "page",
+            "",
+            f"body{i}",
+            f"SEV1 T-{i} ({i})",
+            "",
+            "pending",
+            0,
+            0.0,
+            0.0,
+            str(i),
+        )
+        for i in (1, 2)
+    ]
+    assert bundle_body(rows).splitlines() == [
+        "2 pager messages:",
+        "SEV1 T-1 (1)",
+        "SEV1 T-2 (2)",
+        "Reply a code to ack one, ACK ALL for all",
+    ]
+
+
+async def test_deadline_loop_fires_due_deadlines(service: Service) -> None:
+    start = datetime.now(UTC) - timedelta(minutes=20)  # rung 1's 15 minutes are over
+    await service.ingest(opened("T-1", start), start, "")
+    loop = DeadlineLoop(service, Metrics())
+    task = asyncio.create_task(loop.run())
+    for _ in range(50):
+        await asyncio.sleep(0.05)
+        state = await service.db(lambda e: e.store.get_ticket("T-1"))
+        if state is not None and state.rung == 2:
+            break
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert state is not None and state.rung == 2
+    assert loop.fired >= 1
+
+
+async def test_deadline_loop_is_woken_by_a_new_earlier_deadline(service: Service) -> None:
+    clock = Clock(NOW.timestamp())
+    loop = DeadlineLoop(service, Metrics(), clock=clock)
+    task = asyncio.create_task(loop.run())
+    await asyncio.sleep(0.1)  # sleeping: no deadline at all
+    await service.ingest(opened("T-1", NOW), NOW, "")
+    clock.now += 16 * 60
+    loop.wake()
+    for _ in range(40):
+        await asyncio.sleep(0.05)
+        state = await service.db(lambda e: e.store.get_ticket("T-1"))
+        if state is not None and state.rung >= 2:
+            break
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert state is not None and state.rung >= 2
