@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -131,6 +132,10 @@ class Service:
                 db.execute("SAVEPOINT job")
                 try:
                     value = job.fn(self.engine)
+                except sqlite3.Error as exc:
+                    # The store itself is in trouble (read-only, disk full, corrupt): the
+                    # whole batch rolls back and every job fails with StoreError.
+                    raise StoreError(f"store error: {exc}") from exc
                 except Exception as exc:  # a failing job rolls back alone
                     db.execute("ROLLBACK TO job")
                     db.execute("RELEASE job")

@@ -11,6 +11,7 @@ few. ``PAGER_SQLITE_SYNC=FULL`` trades throughput for that too.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -152,14 +153,19 @@ class SqliteStore:
                 yield
             except BaseException:
                 self._depth = 0
-                self.db.execute("ROLLBACK")
+                self._rollback()
                 raise
             self._depth = 0
             try:
                 self.db.execute("COMMIT")
             except sqlite3.Error as exc:
-                self.db.execute("ROLLBACK")
+                self._rollback()
                 raise StoreError(f"commit failed: {exc}") from exc
+
+    def _rollback(self) -> None:
+        # After some errors (disk full, I/O) SQLite has already rolled back by itself.
+        with contextlib.suppress(sqlite3.Error):
+            self.db.execute("ROLLBACK")
 
     def healthy(self) -> bool:
         """True when the store answers a read and its file is writable."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import sqlite3
 import time
 import uuid
@@ -43,6 +44,8 @@ PHONES: dict[str, str] = {
     "dave": "+15550001004",
     "erin": "+15550001005",
 }
+_SAMPLE = re.compile(r"(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})? (?P<value>\S+)")
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 EVENTS_TOPIC = "support/tickets/{ticket}/events"
 DEAD_LETTER_TOPIC = "pager/dead-letter"
 
@@ -292,14 +295,17 @@ class PagerRig:
         async with session.post(self.base_url + path, data=dict(form), headers=headers) as resp:
             return resp.status, await resp.text()
 
-    async def metric(self, name: str, labels: str = "") -> float:
-        """The value of one sample of /metrics (0 when it is absent)."""
+    async def metric(self, name: str, **labels: str) -> float:
+        """The value of the /metrics sample ``name`` with exactly ``labels`` (0 if absent)."""
         status, text = await self.get("/metrics")
         assert status == 200
-        wanted = f"{name}{{{labels}}}" if labels else name
         for line in text.splitlines():
-            if line.startswith(wanted + " "):
-                return float(line.split()[-1])
+            sample = _SAMPLE.fullmatch(line)
+            if sample is None or sample["name"] != name:
+                continue
+            found = dict(_LABEL.findall(sample["labels"] or ""))
+            if found == labels:
+                return float(sample["value"])
         return 0.0
 
     async def close(self) -> None:
@@ -364,9 +370,11 @@ async def make_rig(
     try:
         yield make
     finally:
-        for rig in rigs:
+        for index, rig in enumerate(rigs):
             await rig.close()
             await rig.daemon.astop(timeout=10)
+            # Captured by pytest and shown only when the test failed.
+            print(f"--- pager-{index} output ---\n{rig.daemon.output()}")
 
 
 @pytest.fixture
