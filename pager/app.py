@@ -28,6 +28,7 @@ from pager.adapters.webhooks import WebhookServer
 from pager.config import ConfigError, load_config
 from pager.core.model import Config
 from pager.core.policy import Policy
+from pager.engine import Engine
 from pager.ingest import Ingest
 from pager.metrics import Metrics
 from pager.relay import Relay, Senders
@@ -316,17 +317,16 @@ class Daemon:
 
     async def _gauges(self, service: Service) -> None:
         while True:
+
+            def probe(engine: Engine) -> tuple[int, int]:
+                engine.store.heartbeat(datetime.now(UTC))  # a write: proves the store works
+                return engine.store.open_ticket_count(), engine.store.timer_count()
+
             try:
-                open_count, timers = await service.db(
-                    lambda e: (e.store.open_ticket_count(), e.store.timer_count())
-                )
-                healthy = await service.db(lambda e: e.store.healthy())
+                open_count, timers = await service.db(probe)
                 self.metrics.open_tickets.set(open_count)
                 self.metrics.timers_armed.set(timers)
-                self.metrics.store_ok.set(1 if healthy and service.store_ok else 0)
-                if not healthy:
-                    service.store_ok = False
-                    service.store_error = "store file is not writable"
+                self.metrics.store_ok.set(1)
             except Exception as exc:
                 self.metrics.store_ok.set(0)
                 log.debug("gauge refresh failed: %s", exc)

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Literal
 
 from pager.core import render
-from pager.core.events import TicketEvent, format_instant
+from pager.core.events import TicketEvent
 from pager.core.ladder import (
     Acknowledge,
     AckVia,
@@ -312,4 +312,4 @@ def _compact(d: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in d.items() if v not in (None, "")}
 
 
-__all__ = ["Engine", "Result", "bundle_line", "describe", "format_instant"]
+__all__ = ["Engine", "Result", "bundle_line", "describe"]

@@ -49,8 +49,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as err:
         for issue in err.issues:
             print(issue, file=sys.stderr)
-        count = len(err.issues)
-        print(f"{count} problem{'' if count == 1 else 's'}", file=sys.stderr)
+        print(_plural(len(err.issues), "problem"), file=sys.stderr)
         return 1
     now: datetime = args.now or datetime.now(UTC)
     horizon: timedelta = args.horizon
@@ -65,10 +64,9 @@ def run(args: argparse.Namespace) -> int:
         first = ladder.rungs[0]
         for target in first.page:
             if target.kind == "rotation" and gaps.get(target.name):
-                count = len(gaps[target.name])
                 print(
                     f"warning: ladder '{ladder.name}' rung 1 ({first.name}) pages rotation "
-                    f"'{target.name}', which has {count} gap{'' if count == 1 else 's'} in "
+                    f"'{target.name}', which has {_plural(len(gaps[target.name]), 'gap')} in "
                     f"the next {_span(horizon)}: a severity-1 ticket opened then pages "
                     "nobody at rung 1",
                     file=sys.stderr,
@@ -77,10 +75,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_summary(config: Config) -> None:
-    print(
-        f"config OK: {len(config.people)} people, {len(config.roles)} roles, "
-        f"{len(config.rotations)} rotations, {len(config.ladders)} ladders"
+    counts = (
+        _plural(len(config.people), "person", "people"),
+        _plural(len(config.roles), "role"),
+        _plural(len(config.rotations), "rotation"),
+        _plural(len(config.ladders), "ladder"),
     )
+    print(f"config OK: {', '.join(counts)}")
     for ladder in config.ladders.values():
         routing = f"queues {', '.join(ladder.queues)}" if ladder.queues else "default"
         print(
@@ -93,7 +94,7 @@ def _print_gaps(rotation: str, gaps: list[Gap], zone_name: str) -> None:
     if not gaps:
         print(f"  {rotation}: none")
         return
-    print(f"  {rotation}: {len(gaps)} gap{'' if len(gaps) == 1 else 's'}")
+    print(f"  {rotation}: {_plural(len(gaps), 'gap')}")
     zone = ZoneInfo(zone_name)
     for start, end in gaps[:MAX_GAPS_SHOWN]:
         print(
@@ -102,6 +103,10 @@ def _print_gaps(rotation: str, gaps: list[Gap], zone_name: str) -> None:
         )
     if len(gaps) > MAX_GAPS_SHOWN:
         print(f"    ... and {len(gaps) - MAX_GAPS_SHOWN} more")
+
+
+def _plural(count: int, one: str, many: str = "") -> str:
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 def _utc(instant: datetime) -> str:

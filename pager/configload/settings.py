@@ -161,9 +161,7 @@ class SettingsParser:
         d = MqttSettings()
         username = self._opt_text(f, "mqtt", "username")
         line = node.line if node is not None else 0
-        password = self._secret(
-            f, "mqtt", _MQTT_PASSWORD, required=username is not None, line=line
-        )
+        password = self._secret(f, "mqtt", _MQTT_PASSWORD, required=username is not None, line=line)
         return MqttSettings(
             url=self._mqtt_url(f.get("url"), d.url),
             username=username,

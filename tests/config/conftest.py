@@ -61,7 +61,9 @@ class ConfigDir:
     def remove(self, name: str) -> None:
         (self.path / name).unlink()
 
-    def load(self, *, require_secrets: bool = False, environ: Mapping[str, str] | None = None) -> Config:
+    def load(
+        self, *, require_secrets: bool = False, environ: Mapping[str, str] | None = None
+    ) -> Config:
         return load_config(self.path, require_secrets=require_secrets, environ=environ or {})
 
     def issues(

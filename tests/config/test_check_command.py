@@ -19,7 +19,7 @@ def test_valid_config_exits_0_with_a_summary(
     out, err = capsys.readouterr()
     assert err == ""
     assert out == (
-        "config OK: 2 people, 1 roles, 1 rotations, 1 ladders\n"
+        "config OK: 2 people, 1 role, 1 rotation, 1 ladder\n"
         "  ladder main (default): tiers std; rungs first\n"
         "coverage gaps from 2026-11-23 00:00Z to 2026-12-23 00:00Z (30d):\n"
         "  fts: none\n"

@@ -22,7 +22,10 @@ def test_example_config_loads() -> None:
     assert config.settings.store == f"sqlite:{REPO}/var/pager.db"
     assert config.settings.twilio.from_number == "+15550000001"
     assert config.settings.twilio.auth_token == ""  # twilio.secret is not shipped
-    assert (config.settings.http.listen_host, config.settings.http.listen_port) == ("127.0.0.1", 8025)
+    assert (config.settings.http.listen_host, config.settings.http.listen_port) == (
+        "127.0.0.1",
+        8025,
+    )
 
     fts = config.rotations["support-engineers"]
     assert [(r.name, r.timezone) for r in fts.regions] == [
@@ -40,7 +43,9 @@ def test_example_config_loads() -> None:
     assert set(support.tiers) == {"standard", "premier", "platinum", "gold", "silver"}
     for tier in support.tiers.values():
         assert set(tier.severities) == {1, 2, 3, 4}
-    assert support.tiers["premier"].severities[1].respond_within == WallDuration(timedelta(minutes=30))
+    assert support.tiers["premier"].severities[1].respond_within == WallDuration(
+        timedelta(minutes=30)
+    )
     assert support.tiers["standard"].severities[1].status_every == WallDuration(timedelta(hours=2))
     assert [rung.name for rung in support.rungs] == [
         "case-owner",

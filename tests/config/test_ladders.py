@@ -33,7 +33,11 @@ def test_ladder_is_read(cfg: ConfigDir) -> None:
             severities:
               1: {respond_within: 30m, status_every: 2h, urgency: high, clock: 24x7}
               2: {respond_within: 1 business hour, urgency: High, clock: business}
-              "4": {respond_within: 1 business day, status_every: 1 business day, urgency: low, clock: business}
+              "4":
+                respond_within: 1 business day
+                status_every: 1 business day
+                urgency: low
+                clock: business
         status_report_lead: 10m
         rungs:
           - {name: case-owner, page: rotation:fts, inform: role:leads, ack_within: 15m}
@@ -53,7 +57,9 @@ def test_ladder_is_read(cfg: ConfigDir) -> None:
     tier = ladder.tiers["premier"]
     assert tier.calendar == "desk"
     assert dict(tier.severities) == {
-        1: SeverityPolicy(WallDuration(timedelta(minutes=30)), "high", "24x7", WallDuration(timedelta(hours=2))),
+        1: SeverityPolicy(
+            WallDuration(timedelta(minutes=30)), "high", "24x7", WallDuration(timedelta(hours=2))
+        ),
         2: SeverityPolicy(BusinessHours(1.0), "high", "business"),
         4: SeverityPolicy(BusinessDays(1), "low", "business", BusinessDays(1)),
     }
@@ -92,7 +98,13 @@ rungs:
 
 def sev(line: str) -> str:
     """HEAD + a tier whose severity 1 is ``line`` + RUNGS (the severity is on line 8)."""
-    return HEAD + "tiers:\n  std:\n    calendar: desk\n    severities:\n      1: " + line + "\n" + RUNGS
+    return (
+        HEAD
+        + "tiers:\n  std:\n    calendar: desk\n    severities:\n      1: "
+        + line
+        + "\n"
+        + RUNGS
+    )
 
 
 def rung(*lines: str) -> str:
@@ -145,7 +157,10 @@ def rung(*lines: str) -> str:
         ),
         (
             HEAD + TIERS.replace("calendar: desk", "calendar: dsk") + RUNGS,
-            ["ladders/main.yaml:6: tiers.std.calendar: unknown calendar 'dsk' (this ladder's calendars: desk)"],
+            [
+                "ladders/main.yaml:6: tiers.std.calendar: unknown calendar 'dsk' (this ladder's "
+                "calendars: desk)"
+            ],
         ),
         (
             "name: main\n" + TIERS + RUNGS,
@@ -169,15 +184,24 @@ def rung(*lines: str) -> str:
         ),
         (
             HEAD + TIERS + "      sev2: {respond_within: 1h, urgency: high, clock: 24x7}\n" + RUNGS,
-            ["ladders/main.yaml:9: tiers.std.severities.sev2: severity must be 1, 2, 3 or 4, got 'sev2'"],
+            [
+                "ladders/main.yaml:9: tiers.std.severities.sev2: severity must be 1, 2, 3 or 4, "
+                "got 'sev2'"
+            ],
         ),
         (
             sev("{respond_within: 1h, urgency: urgent, clock: 24x7}"),
-            ["ladders/main.yaml:8: tiers.std.severities.1.urgency: urgency must be high or low, got 'urgent'"],
+            [
+                "ladders/main.yaml:8: tiers.std.severities.1.urgency: urgency must be high or "
+                "low, got 'urgent'"
+            ],
         ),
         (
             sev("{respond_within: 1h, urgency: high, clock: always}"),
-            ["ladders/main.yaml:8: tiers.std.severities.1.clock: clock must be 24x7 or business, got 'always'"],
+            [
+                "ladders/main.yaml:8: tiers.std.severities.1.clock: clock must be 24x7 or "
+                "business, got 'always'"
+            ],
         ),
         (
             sev("{urgency: high, clock: 24x7}"),

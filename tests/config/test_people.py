@@ -37,7 +37,11 @@ roles:
     )
     config = cfg.load()
     carl = config.people["carl"]
-    assert (carl.name, carl.phone, carl.email) == ("Carl Example", "+40700000004", "carl@example.com")
+    assert (carl.name, carl.phone, carl.email) == (
+        "Carl Example",
+        "+40700000004",
+        "carl@example.com",
+    )
     assert carl.notify == (
         NotifyStep("sms", timedelta(0)),
         NotifyStep("voice", timedelta(minutes=3)),
@@ -57,7 +61,10 @@ roles:
     [
         ("", ["people.yaml: the file is empty; it must define people"]),
         ("roles: {}\n", ["people.yaml:1: missing required key 'people'"]),
-        ("people: [ana]\n", ["people.yaml:1: people: expected a mapping of person ids, got a list"]),
+        (
+            "people: [ana]\n",
+            ["people.yaml:1: people: expected a mapping of person ids, got a list"],
+        ),
         (
             HEAD + "  carl x: {email: c@example.com}\n",
             [
@@ -100,16 +107,25 @@ roles:
             ["people.yaml:7: people.carl.notify[0]: missing required key 'after'"],
         ),
         (
-            HEAD + "  carl:\n    email: c@example.com\n    notify:\n      - {via: fax, after: 0m}\n",
-            ["people.yaml:7: people.carl.notify[0].via: via must be sms, voice or email, got 'fax'"],
+            HEAD
+            + "  carl:\n    email: c@example.com\n    notify:\n      - {via: fax, after: 0m}\n",
+            [
+                "people.yaml:7: people.carl.notify[0].via: via must be sms, voice or email, got "
+                "'fax'"
+            ],
         ),
         (
-            HEAD + "  carl:\n    email: c@example.com\n    notify:\n      - {via: sms, after: 0m}\n",
+            HEAD
+            + "  carl:\n    email: c@example.com\n    notify:\n      - {via: sms, after: 0m}\n",
             ["people.yaml:7: people.carl.notify[0].via: notify via sms needs this person's phone"],
         ),
         (
-            HEAD + "  carl:\n    phone: '+40700000004'\n    notify:\n      - {via: email, after: 0m}\n",
-            ["people.yaml:7: people.carl.notify[0].via: notify via email needs this person's email"],
+            HEAD
+            + "  carl:\n    phone: '+40700000004'\n    notify:\n      - {via: email, after: 0m}\n",
+            [
+                "people.yaml:7: people.carl.notify[0].via: notify via email needs this person's "
+                "email"
+            ],
         ),
         (
             HEAD
@@ -121,7 +137,8 @@ roles:
             ],
         ),
         (
-            HEAD + "  carl:\n    email: c@example.com\n    notify:\n      - {via: email, after: soon}\n",
+            HEAD
+            + "  carl:\n    email: c@example.com\n    notify:\n      - {via: email, after: soon}\n",
             [
                 "people.yaml:7: people.carl.notify[0].after: invalid duration 'soon': "
                 "e.g. 30s, 15m, 2h, 1d, 1h30m, 4 business hours or 1 business day"

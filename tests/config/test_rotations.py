@@ -44,7 +44,10 @@ def test_follow_the_sun_rotation_is_read(cfg: ConfigDir) -> None:
             handoff: {every: day, at: "07:00", start: "2026-11-01"}
         after_hours: nights
         overrides:
-          - {person: carl, replaces: ana, from: "2026-12-24T00:00:00+02:00", to: 2026-12-28T00:00:00Z}
+          - person: carl
+            replaces: ana
+            from: "2026-12-24T00:00:00+02:00"
+            to: 2026-12-28T00:00:00Z
           - {person: bob, from: "2026-12-31T00:00:00Z", to: "2027-01-01T00:00:00Z"}
         """,
     )
@@ -112,7 +115,10 @@ regions:
         (
             REGION + "    handoff: {every: week, day: mon, at: '08:00', start: 2026-11-02}\n"
             "    member: [ana]\n",
-            ["rotations/fts.yaml:7: regions.emea.member: unknown key 'member'; did you mean 'members'?"],
+            [
+                "rotations/fts.yaml:7: regions.emea.member: unknown key 'member'; did you mean "
+                "'members'?"
+            ],
         ),
         (
             "name: fts\nregions:\n  emea:\n    members: [ana]\n",
@@ -150,7 +156,10 @@ regions:
         ),
         (
             REGION + "    handoff: {every: month, day: mon, at: '08:00', start: 2026-11-02}\n",
-            ["rotations/fts.yaml:6: regions.emea.handoff.every: every must be week or day, got 'month'"],
+            [
+                "rotations/fts.yaml:6: regions.emea.handoff.every: every must be week or day, got "
+                "'month'"
+            ],
         ),
         (
             REGION + "    handoff: {every: week, at: '08:00', start: 2026-11-02}\n",
@@ -161,7 +170,10 @@ regions:
         ),
         (
             REGION + "    handoff: {every: day, day: mon, at: '08:00', start: 2026-11-02}\n",
-            ["rotations/fts.yaml:6: regions.emea.handoff.day: day is only allowed with every: week"],
+            [
+                "rotations/fts.yaml:6: regions.emea.handoff.day: day is only allowed with every: "
+                "week"
+            ],
         ),
         (
             REGION + "    handoff: {every: week, day: mon, at: '24:00', start: 2026-11-02}\n",
@@ -240,7 +252,8 @@ regions:
         ),
         (
             "name: fts\nregions:\n  emea: {timezone: UTC, members: [ana]}\n"
-            "overrides:\n  - {person: bob, from: '2026-12-24T00:00:00', to: '2026-12-25T00:00:00Z'}\n",
+            "overrides:\n  - {person: bob, from: '2026-12-24T00:00:00', to: "
+            "'2026-12-25T00:00:00Z'}\n",
             [
                 "rotations/fts.yaml:5: overrides[0].from: timestamp '2026-12-24T00:00:00' needs "
                 "an offset (Z or +HH:MM), e.g. 2026-12-24T00:00:00+02:00"
@@ -248,7 +261,8 @@ regions:
         ),
         (
             "name: fts\nregions:\n  emea: {timezone: UTC, members: [ana]}\n"
-            "overrides:\n  - {person: bob, from: '2026-12-25T00:00:00Z', to: '2026-12-25T02:00:00+02:00'}\n",
+            "overrides:\n  - {person: bob, from: '2026-12-25T00:00:00Z', to: "
+            "'2026-12-25T02:00:00+02:00'}\n",
             ["rotations/fts.yaml:5: overrides[0]: 'from' must be before 'to'"],
         ),
         (
@@ -258,17 +272,22 @@ regions:
         ),
         (
             "name: fts\nregions:\n  emea: {timezone: UTC, members: [ana]}\n"
-            "overrides:\n  - {person: zed, from: '2026-12-24T00:00:00Z', to: '2026-12-25T00:00:00Z'}\n",
+            "overrides:\n  - {person: zed, from: '2026-12-24T00:00:00Z', to: "
+            "'2026-12-25T00:00:00Z'}\n",
             ["rotations/fts.yaml:5: overrides[0].person: unknown person 'zed'"],
         ),
         (
             "name: fts\nregions:\n  emea: {timezone: UTC, members: [ana]}\n"
             "overrides:\n  - {person: ana, replaces: bob, from: '2026-12-24T00:00:00Z', "
             "to: '2026-12-25T00:00:00Z'}\n",
-            ["rotations/fts.yaml:5: overrides[0].replaces: 'bob' is not a member of rotation 'fts'"],
+            [
+                "rotations/fts.yaml:5: overrides[0].replaces: 'bob' is not a member of rotation "
+                "'fts'"
+            ],
         ),
         (
-            "name: fts\nregions:\n  emea: {timezone: UTC, members: [ana]}\noverrides: {person: bob}\n",
+            "name: fts\nregions:\n  emea: {timezone: UTC, members: [ana]}\noverrides: {person: "
+            "bob}\n",
             ["rotations/fts.yaml:4: overrides: expected a list, got a mapping"],
         ),
         (
@@ -355,9 +374,7 @@ def test_override_may_replace_an_after_hours_member(cfg: ConfigDir) -> None:
 
 
 def test_duplicate_rotation_names_name_both_files(cfg: ConfigDir) -> None:
-    cfg.write(
-        "rotations/other.yaml", "name: fts\nregions:\n  x: {timezone: UTC, members: [ana]}\n"
-    )
+    cfg.write("rotations/other.yaml", "name: fts\nregions:\n  x: {timezone: UTC, members: [ana]}\n")
     assert cfg.issues() == [
         "rotations/other.yaml:1: name: rotation 'fts' is also defined in rotations/fts.yaml"
     ]
@@ -365,9 +382,10 @@ def test_duplicate_rotation_names_name_both_files(cfg: ConfigDir) -> None:
 
 def test_rotations_directory_is_optional_and_yml_counts(cfg: ConfigDir) -> None:
     cfg.remove(FILE)
-    cfg.write("ladders/main.yaml", (cfg.path / "ladders/main.yaml").read_text().replace(
-        "rotation:fts", "role:leads"
-    ))
+    cfg.write(
+        "ladders/main.yaml",
+        (cfg.path / "ladders/main.yaml").read_text().replace("rotation:fts", "role:leads"),
+    )
     assert cfg.load().rotations == {}
     cfg.write("rotations/x.yml", "name: x\nregions:\n  r: {timezone: UTC, members: [ana]}\n")
     cfg.write("rotations/.#x.yaml", "not: [valid")  # an editor's lock file is ignored

@@ -128,10 +128,17 @@ def test_default_store_is_normalised(cfg: ConfigDir) -> None:
         ),
         (
             "store: sqlite://db/pager.db",
-            "pager.yaml:1: store: store: sqlite://HOST/... is not supported; use sqlite:///ABS/PATH",
+            "pager.yaml:1: store: store: sqlite://HOST/... is not supported; use "
+            "sqlite:///ABS/PATH",
         ),
-        ("store: 'sqlite:'", "pager.yaml:1: store: store: sqlite: needs a path, e.g. sqlite:var/pager.db"),
-        ("store: pager.db", "pager.yaml:1: store: store must look like sqlite:///ABS/PATH or sqlite:REL/PATH"),
+        (
+            "store: 'sqlite:'",
+            "pager.yaml:1: store: store: sqlite: needs a path, e.g. sqlite:var/pager.db",
+        ),
+        (
+            "store: pager.db",
+            "pager.yaml:1: store: store must look like sqlite:///ABS/PATH or sqlite:REL/PATH",
+        ),
         ("store: ", "pager.yaml:1: store: expected a string, got an empty value"),
         ("mqtt: [a]", "pager.yaml:1: mqtt: expected a mapping, got a list"),
         (
@@ -182,9 +189,13 @@ def test_default_store_is_normalised(cfg: ConfigDir) -> None:
         ),
         (
             "twilio: {api_base: 'api.twilio.com'}",
-            "pager.yaml:1: twilio.api_base: expected an http:// or https:// URL, got 'api.twilio.com'",
+            "pager.yaml:1: twilio.api_base: expected an http:// or https:// URL, got "
+            "'api.twilio.com'",
         ),
-        ("twilio: {max_sms_per_second: 0}", "pager.yaml:1: twilio.max_sms_per_second: must be more than 0"),
+        (
+            "twilio: {max_sms_per_second: 0}",
+            "pager.yaml:1: twilio.max_sms_per_second: must be more than 0",
+        ),
         (
             "twilio: {max_sms_per_second: fast}",
             "pager.yaml:1: twilio.max_sms_per_second: expected a number, got 'fast'",
@@ -197,7 +208,10 @@ def test_default_store_is_normalised(cfg: ConfigDir) -> None:
         ("smtp: {port: 0}", "pager.yaml:1: smtp.port: must be at least 1, got 0"),
         ("smtp: {port: 70000}", "pager.yaml:1: smtp.port: must be at most 65535, got 70000"),
         ("smtp: {port: smtp}", "pager.yaml:1: smtp.port: expected a whole number, got 'smtp'"),
-        ("smtp: {starttls: maybe}", "pager.yaml:1: smtp.starttls: expected true or false, got 'maybe'"),
+        (
+            "smtp: {starttls: maybe}",
+            "pager.yaml:1: smtp.starttls: expected true or false, got 'maybe'",
+        ),
         (
             "smtp: {from: pager}",
             "pager.yaml:1: smtp.from: email 'pager' is not an address like ana@example.com",
@@ -208,7 +222,8 @@ def test_default_store_is_normalised(cfg: ConfigDir) -> None:
         ),
         (
             "http: {listen: '127.0.0.1:http'}",
-            "pager.yaml:1: http.listen: expected HOST:PORT like 127.0.0.1:8025, got '127.0.0.1:http'",
+            "pager.yaml:1: http.listen: expected HOST:PORT like 127.0.0.1:8025, got "
+            "'127.0.0.1:http'",
         ),
         (
             "http: {public_url: 'pager.example.com'}",
@@ -217,11 +232,13 @@ def test_default_store_is_normalised(cfg: ConfigDir) -> None:
         ),
         (
             "limits: {sms_per_person: 10}",
-            "pager.yaml:1: limits.sms_per_person: invalid rate '10': expected COUNT/DURATION, e.g. 10/15m",
+            "pager.yaml:1: limits.sms_per_person: invalid rate '10': expected COUNT/DURATION, "
+            "e.g. 10/15m",
         ),
         (
             "limits: {calls_per_person: 0/15m}",
-            "pager.yaml:1: limits.calls_per_person: invalid rate '0/15m': the count must be at least 1",
+            "pager.yaml:1: limits.calls_per_person: invalid rate '0/15m': the count must be at "
+            "least 1",
         ),
     ],
 )
@@ -300,7 +317,8 @@ def test_required_secrets_and_twilio_identity(cfg: ConfigDir) -> None:
     assert cfg.issues(require_secrets=True) == [
         "pager.yaml: twilio.account_sid: is required to send SMS and calls",
         "pager.yaml: twilio.from: is required to send SMS and calls",
-        "pager.yaml: twilio.auth_token: is required: set auth_token_file or PAGER_TWILIO_AUTH_TOKEN",
+        "pager.yaml: twilio.auth_token: is required: set auth_token_file or "
+        "PAGER_TWILIO_AUTH_TOKEN",
         "pager.yaml:1: mqtt.password: is required: set password_file or PAGER_MQTT_PASSWORD",
         "pager.yaml:2: smtp.password: is required: set password_file or PAGER_SMTP_PASSWORD",
     ]
