@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 from pager.core import render
 from pager.core.events import TicketEvent
@@ -237,7 +237,7 @@ class Engine:
                 now,
                 row.person,
                 channel,
-                row.kind,  # type: ignore[arg-type]
+                cast(render.MessageKind, row.kind),
                 "page",
                 state.rung,
             )

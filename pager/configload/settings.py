@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from pager.configload import values
 from pager.configload.fields import Fields
@@ -82,8 +82,7 @@ def parse_store(text: str, directory: Path) -> str:
 
 
 class SettingsParser:
-    """Reads one ``pager.yaml`` tree. Issues go to ``fields``; :meth:`parse` returns
-    None when any was reported for this file."""
+    """Reads one ``pager.yaml`` tree; every problem is reported through ``fields``."""
 
     def __init__(
         self,
@@ -96,17 +95,14 @@ class SettingsParser:
         self._dir = directory
         self._env = environ
         self._require = require_secrets
-        self._ok = True
 
-    def parse(self, root: YNode | None) -> Settings | None:
+    def parse(self, root: YNode | None) -> Settings:
+        """The settings; defaults stand in for every value that had an issue, so the
+        result is only meaningful when no issue was reported."""
         top: dict[str, YNode] = {}
         if root is not None:
-            found = self._f.fields(root, "", _SECTIONS)
-            if found is None:
-                return None
-            top = found
-        before = len(self._f.issues.log)
-        settings = Settings(
+            top = self._f.fields(root, "", _SECTIONS) or {}
+        return Settings(
             store=self._store(top.get("store")),
             mqtt=self._mqtt(top.get("mqtt")),
             twilio=self._twilio(top.get("twilio")),
@@ -114,9 +110,6 @@ class SettingsParser:
             http=self._http(top.get("http")),
             limits=self._limits(top.get("limits")),
         )
-        if len(self._f.issues.log) != before or not self._ok:
-            return None
-        return settings
 
     # --- sections --------------------------------------------------------------------
 
@@ -341,12 +334,8 @@ class SettingsParser:
         text = self._f.text(node, "mqtt.url")
         if text is None:
             return default
-        try:
-            parts = urlsplit(text)
-            port = parts.port
-        except ValueError:
-            parts, port = None, None
-        if parts is not None and "@" in parts.netloc:
+        parts = urlsplit(text)
+        if "@" in parts.netloc:  # checked first: the message must not echo a password
             self._f.report(
                 node,
                 "mqtt.url",
@@ -354,16 +343,15 @@ class SettingsParser:
             )
             return default
         if (
-            parts is None
+            not _valid_port(parts)
             or parts.scheme not in ("mqtt", "mqtts")
             or not parts.hostname
-            or (parts.path not in ("", "/"))
+            or parts.path not in ("", "/")
         ):
             self._f.report(
                 node, "mqtt.url", f"expected mqtt://HOST:PORT or mqtts://HOST:PORT, got {text!r}"
             )
             return default
-        del port
         return text
 
     def _topic(
@@ -414,6 +402,13 @@ class SettingsParser:
             self._f.report(node, path, f"must be at most 65535, got {port}")
             return None
         return port
+
+
+def _valid_port(parts: SplitResult) -> bool:
+    try:
+        return parts.port is None or parts.port > 0
+    except ValueError:  # out of range or not a number
+        return False
 
 
 def _expand(name: str, environ: Mapping[str, str]) -> str:

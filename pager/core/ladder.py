@@ -27,6 +27,7 @@ from pager.core import sla
 from pager.core.events import TicketEvent
 from pager.core.model import BusinessHours, Channel, Duration, WallDuration
 from pager.core.policy import Policy, PolicyError, TicketPolicy
+from pager.core.render import MessageKind
 
 AckVia = Literal["sms", "voice", "cli", "event"]
 PageKind = Literal["page", "handoff"]
@@ -92,9 +93,7 @@ class Notify:
     at: datetime
     person: str
     via: Channel
-    kind: Literal[
-        "page", "handoff", "remind", "overdue", "inform", "closed", "unacknowledged", "handoff_out"
-    ]
+    kind: MessageKind
     action: Action
     rung: int
 
@@ -294,16 +293,7 @@ class _Machine:
         self,
         person: str,
         via: Channel,
-        kind: Literal[
-            "page",
-            "handoff",
-            "remind",
-            "overdue",
-            "inform",
-            "closed",
-            "unacknowledged",
-            "handoff_out",
-        ],
+        kind: MessageKind,
         action: Action,
         rung: int,
     ) -> None:
