@@ -216,7 +216,7 @@ class _Builder:
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _MERGE_TAG:
-                for merged_key, entry in self._merge(value_node, path).items():
+                for merged_key, entry in self._merge(value_node, path, key_line).items():
                     if merged_key not in merged:
                         merged[merged_key] = entry
                         order.append(merged_key)
@@ -246,13 +246,12 @@ class _Builder:
             result[key] = explicit[key] if key in explicit else merged[key]
         return result
 
-    def _merge(self, value: yaml.Node, path: str) -> dict[str, YEntry]:
+    def _merge(self, value: yaml.Node, path: str, line: int) -> dict[str, YEntry]:
         sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
         merged: dict[str, YEntry] = {}
         for source in sources:
             built = self.build(source, path)
             if not isinstance(built, YMap):
-                line = source.start_mark.line + 1
                 self._issues.report(line, path, "a YAML merge (<<) must name a mapping")
                 continue
             for key, entry in built.entries.items():

@@ -344,6 +344,12 @@ class RotationResolver:
             return GAP
         return OnCall(inner.person, None, "after_hours")
 
+    def covers(self, rotation: str, region: str, at: datetime) -> bool:
+        """Whether ``region`` of ``rotation`` is within its hours at ``at``."""
+        if at.tzinfo is None:
+            raise ValueError("instants must be timezone-aware")
+        return self._rotations[rotation].by_region[region].covers(at)
+
     def oncall_in_region(self, rotation: str, region: str, at: datetime) -> OnCall:
         """Who is paged for a ticket restricted to ``region`` of ``rotation`` at ``at``.
 

@@ -130,3 +130,17 @@ def test_require_secrets(
     monkeypatch.setenv("PAGER_TWILIO_AUTH_TOKEN", "from-env")
     assert check(cfg, "--require-secrets", "--now", "2026-11-23T00:00:00Z") == 0
     assert "from-env" not in capsys.readouterr().out
+
+
+def test_yaml_syntax_error_is_a_problem_not_a_traceback(
+    cfg: ConfigDir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg.write("ladders/main.yaml", "name: main\ntiers: {std: [}\n")
+    assert check(cfg) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines() == [
+        "ladders/main.yaml:2: YAML syntax error at line 2, column 15: "
+        "expected the node content, but found '}'",
+        "1 problem",
+    ]

@@ -151,6 +151,15 @@ def test_default_store_is_normalised(cfg: ConfigDir) -> None:
             "use username and password_file",
         ),
         (
+            "mqtt: {url: 'mqtt://pager:hunter2@127.0.0.1:99999'}",
+            "pager.yaml:1: mqtt.url: credentials are never accepted in the url; "
+            "use username and password_file",
+        ),
+        (
+            "http: {public_url: 'https://pager:hunter2@pager.example.com'}",
+            "pager.yaml:1: http.public_url: credentials are never accepted in the url",
+        ),
+        (
             "mqtt: {url: 'tcp://127.0.0.1:1883'}",
             "pager.yaml:1: mqtt.url: expected mqtt://HOST:PORT or mqtts://HOST:PORT, "
             "got 'tcp://127.0.0.1:1883'",

@@ -185,3 +185,12 @@ def test_scalars_keep_their_source_text() -> None:
     assert isinstance(c, YScalar) and (c.tag, c.text, c.plain) == ("str", "08:00", False)
     assert isinstance(d, YSeq) and d.line == 4 and [i.line for i in d.items] == [4, 4]
     assert not log
+
+
+def test_merge_of_a_non_mapping_is_an_issue(cfg: ConfigDir) -> None:
+    cfg.write("pager.yaml", "base: &b [1]\nmqtt: {<<: *b}\n")
+    assert cfg.issues() == [
+        "pager.yaml:1: base: unknown key 'base' "
+        "(expected one of: store, mqtt, twilio, smtp, http, limits)",
+        "pager.yaml:2: mqtt: a YAML merge (<<) must name a mapping",
+    ]

@@ -9,8 +9,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from itertools import pairwise
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

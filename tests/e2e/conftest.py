@@ -154,12 +154,14 @@ async def publish(
     else:
         data = json.dumps(payload).encode()
         topic = topic or EVENTS_TOPIC.format(ticket=payload["ticket_id"])
-    async with aiomqtt.Client(broker.host, broker.port, identifier=f"e2e-{uuid.uuid4().hex[:8]}") as c:
+    async with aiomqtt.Client(
+        broker.host, broker.port, identifier=f"e2e-{uuid.uuid4().hex[:8]}"
+    ) as c:
         await c.publish(topic, data, qos=1)
 
 
 async def until(
-    check: Callable[[], T | None | bool],
+    check: Callable[[], T | bool | None],
     *,
     timeout: float = 10.0,  # noqa: ASYNC109  (polled, the loop keeps serving the fakes)
     what: str = "condition",
@@ -175,9 +177,7 @@ async def until(
         await asyncio.sleep(0.02)
 
 
-async def still(
-    check: Callable[[], bool], *, duration: float, what: str = "condition"
-) -> None:
+async def still(check: Callable[[], bool], *, duration: float, what: str = "condition") -> None:
     """Assert ``check`` holds for the whole of ``duration`` seconds (polled)."""
     deadline = time.monotonic() + duration
     while time.monotonic() < deadline:
@@ -215,14 +215,18 @@ class PagerRig:
         return [
             r
             for r in self.twilio.requests
-            if r.kind == "sms" and r.to == PHONES[person] and (accepted is None or r.accepted == accepted)
+            if r.kind == "sms"
+            and r.to == PHONES[person]
+            and (accepted is None or r.accepted == accepted)
         ]
 
     def calls_to(self, person: str, *, accepted: bool | None = True) -> list[TwilioRequest]:
         return [
             r
             for r in self.twilio.requests
-            if r.kind == "call" and r.to == PHONES[person] and (accepted is None or r.accepted == accepted)
+            if r.kind == "call"
+            and r.to == PHONES[person]
+            and (accepted is None or r.accepted == accepted)
         ]
 
     def mails_to(self, person: str) -> list[ReceivedMail]:
@@ -230,7 +234,12 @@ class PagerRig:
         return [m for m in self.smtp.messages if address in m.rcpt_tos]
 
     async def wait_sms(
-        self, person: str, count: int = 1, *, timeout: float = 10.0, ticket: str | None = None  # noqa: ASYNC109
+        self,
+        person: str,
+        count: int = 1,
+        *,
+        timeout: float = 10.0,  # noqa: ASYNC109
+        ticket: str | None = None,
     ) -> list[TwilioRequest]:
         def found() -> list[TwilioRequest] | None:
             got = [r for r in self.sms_to(person) if ticket is None or ticket in (r.body or "")]
@@ -239,7 +248,11 @@ class PagerRig:
         return await until(found, timeout=timeout, what=f"{count} SMS to {person}")
 
     async def wait_calls(
-        self, person: str, count: int = 1, *, timeout: float = 10.0  # noqa: ASYNC109
+        self,
+        person: str,
+        count: int = 1,
+        *,
+        timeout: float = 10.0,  # noqa: ASYNC109
     ) -> list[TwilioRequest]:
         def found() -> list[TwilioRequest] | None:
             got = self.calls_to(person)
@@ -248,7 +261,11 @@ class PagerRig:
         return await until(found, timeout=timeout, what=f"{count} call(s) to {person}")
 
     async def wait_mails(
-        self, person: str, count: int = 1, *, timeout: float = 10.0  # noqa: ASYNC109
+        self,
+        person: str,
+        count: int = 1,
+        *,
+        timeout: float = 10.0,  # noqa: ASYNC109
     ) -> list[ReceivedMail]:
         def found() -> list[ReceivedMail] | None:
             got = self.mails_to(person)
@@ -315,7 +332,9 @@ class PagerRig:
 
     # -- events --
 
-    async def publish(self, payload: Mapping[str, Any] | bytes, *, topic: str | None = None) -> None:
+    async def publish(
+        self, payload: Mapping[str, Any] | bytes, *, topic: str | None = None
+    ) -> None:
         await publish(self.broker, payload, topic=topic)
 
 

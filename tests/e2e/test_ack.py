@@ -7,7 +7,7 @@ import re
 import pytest
 from twilio.request_validator import RequestValidator
 
-from tests.e2e.conftest import PHONES, MakeRig, PagerRig, event, still
+from tests.e2e.conftest import PHONES, MakeRig, event, still
 
 pytestmark = pytest.mark.e2e
 

@@ -1,0 +1,121 @@
+"""Restarts of the broker and of the daemon (SIGTERM, kill -9): nothing is lost or doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tests.e2e.conftest import MakeRig, PagerRig, event, still, until
+from tests.harness.mosquitto import Mosquitto
+
+pytestmark = pytest.mark.e2e
+
+
+async def healthz_becomes(rig: PagerRig, status: int, *, timeout: float = 15.0) -> str:  # noqa: ASYNC109
+    """Poll /healthz until it answers ``status``; return the body."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got, body = await rig.get("/healthz")
+        if got == status:
+            return body
+        assert time.monotonic() < deadline, f"/healthz stayed {got} {body!r}, wanted {status}"
+        await asyncio.sleep(0.05)
+
+
+async def test_broker_restart_timers_keep_firing_and_events_flow_after(
+    make_rig: MakeRig, mosquitto_factory: Callable[..., Mosquitto]
+) -> None:
+    broker = mosquitto_factory(persistence=True)
+    rig = await make_rig(broker=broker, ack_within="3s", voice_after=None)
+    assert (await rig.get("/healthz"))[0] == 200
+    await rig.publish(event("T-8"))
+    [first] = await rig.wait_sms("ana")
+
+    await broker.astop()
+    reason = await healthz_becomes(rig, 503)
+    assert "broker" in reason
+    # Rung 2 falls due while the broker is away: the deadline loop does not need it.
+    [to_bob] = await rig.wait_sms("bob", timeout=8)
+    assert not broker.running
+    assert 2.5 < to_bob.at - first.at < 5.0
+    assert to_bob.body is not None and "T-8" in to_bob.body
+
+    await broker.astart()
+    await healthz_becomes(rig, 200)
+    await rig.publish(event("T-8b"))
+    [after] = await rig.wait_sms("ana", ticket="T-8b", timeout=10)
+    assert after.body is not None and "T-8b" in after.body
+    assert rig.daemon.running
+
+
+async def test_kill9_between_page_and_escalation_escalates_after_restart(
+    make_rig: MakeRig,
+) -> None:
+    rig = await make_rig(ack_within="3s", voice_after=None)
+    mark = rig.daemon.mark()
+    await rig.publish(event("T-11"))
+    await rig.wait_sms("ana")
+    await rig.wait_mails("ana")
+    await rig.daemon.await_line("sent sms to ana", since=mark)
+    await rig.daemon.await_line("sent email to ana", since=mark)
+    assert not rig.sms_to("bob")
+
+    await rig.daemon.akill9()
+    assert rig.daemon.returncode == -signal.SIGKILL
+    restarted = time.monotonic()
+    await rig.daemon.astart()
+
+    [to_bob] = await rig.wait_sms("bob", timeout=8)
+    assert to_bob.at > restarted
+    assert to_bob.body is not None and "T-11" in to_bob.body
+    await still(
+        lambda: len(rig.sms_to("ana", accepted=None)) == 1 and len(rig.mails_to("ana")) == 1,
+        duration=1.0,
+        what="ana's page not sent again",
+    )
+    assert rig.ticket_state("T-11")["rung"] >= 2
+
+
+async def test_events_published_while_the_daemon_is_down_are_paged_after_restart(
+    make_rig: MakeRig,
+) -> None:
+    rig = await make_rig(ack_within="1m", voice_after=None)
+    assert await rig.daemon.astop() == 0
+    await rig.publish(event("T-12a"))
+    await rig.publish(event("T-12b", customer="Globex"))
+    await rig.publish(event("T-12a", "acknowledged", by="ana"))
+    assert not rig.twilio.requests
+
+    await rig.daemon.astart()
+    await rig.wait_sms("ana", ticket="T-12a")
+    await rig.wait_sms("ana", ticket="T-12b")
+    await until(lambda: rig.ticket_state("T-12a")["owner"] == "ana", what="T-12a acknowledged")
+    assert rig.ticket_state("T-12b")["owner"] is None
+    assert rig.query("SELECT count(*) FROM events") == [(3,)]
+
+
+async def test_sigterm_waits_for_the_inflight_send_and_records_it(make_rig: MakeRig) -> None:
+    rig = await make_rig(ack_within="1m", voice_after=None)
+    rig.twilio.stall_next(1.0, kind="sms")
+    mark = rig.daemon.mark()
+    await rig.publish(event("T-14"))
+    [stalled] = await rig.twilio.wait_for(1, kind="sms")
+    rig.daemon.signal(signal.SIGTERM)
+    assert await rig.daemon.astop(timeout=15) == 0
+    stopped = time.monotonic()
+    assert stopped - stalled.at >= 0.9, "exited before the provider answered"
+    lines = rig.daemon.lines_since(mark)
+    draining = next(i for i, line in enumerate(lines) if "stopping: draining" in line)
+    sent = next(i for i, line in enumerate(lines) if "sent sms to ana" in line)
+    assert draining < sent, "the send was not in flight when SIGTERM arrived"
+    assert rig.query("SELECT state FROM outbox WHERE person = 'ana' AND channel = 'sms'") == [
+        ("sent",)
+    ]
+
+    await rig.daemon.astart()
+    await still(lambda: len(rig.sms_to("ana", accepted=None)) == 1, duration=1.5, what="no resend")
+    assert rig.daemon.running
