@@ -37,7 +37,7 @@ import aiomqtt
 import yaml
 
 from tests.harness.daemon import DaemonProcess, write_settings
-from tests.harness.mosquitto import Mosquitto
+from tests.harness.mosquitto import Mosquitto, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 #: Scratch space (git-ignored); each scenario empties its own sub-directory.
@@ -595,6 +595,128 @@ class Publisher:
                 await self.publish_one(make_event(first + i))
                 i += 1
         return i
+
+    async def closed_loop(
+        self,
+        make_event: Callable[[int], Mapping[str, Any]],
+        *,
+        committed: Callable[[], int],
+        window: int,
+        duration: float,
+        first: int = 0,
+        limit: int | None = None,
+        sample: Callable[[float, int, int], None] | None = None,
+    ) -> int:
+        """Keep at most ``window`` events published but not yet committed.
+
+        Publishes as fast as the daemon commits (``committed()`` counts what it has),
+        for ``duration`` seconds or until ``limit`` events; ``sample(t, published,
+        committed)`` is called about every 0.2 s. Returns how many were published.
+        """
+        start = time.monotonic()
+        base = committed()
+        published = 0
+        next_sample = 0.0
+        while True:
+            elapsed = time.monotonic() - start
+            if elapsed >= duration or (limit is not None and published >= limit):
+                break
+            done = committed() - base
+            if sample is not None and elapsed >= next_sample:
+                sample(elapsed, published, done)
+                next_sample += 0.2
+            room = done + window - published
+            if limit is not None:
+                room = min(room, limit - published)
+            for _ in range(max(0, min(room, 500))):
+                await self.publish_one(make_event(first + published))
+                published += 1
+            await asyncio.sleep(0.01)
+        return published
+
+
+def committed_events(db: Path) -> Callable[[], int]:
+    """A cheap count of committed events: the events table's largest rowid.
+
+    Rows are only ever inserted (``INSERT OR IGNORE`` takes no rowid when it ignores),
+    so it equals ``COUNT(*)`` without scanning. 0 before the store exists.
+    """
+
+    def current() -> int:
+        if not db.exists():
+            return 0
+        try:
+            rows = query(db, "SELECT MAX(rowid) FROM events")
+        except sqlite3.Error:
+            return 0
+        return int(rows[0][0] or 0)
+
+    return current
+
+
+@dataclass
+class Stack:
+    """A broker, the Twilio sink, a fan-out config and (once started) the daemon."""
+
+    work: Path
+    broker: Mosquitto
+    sink: TwilioSink
+    config: Path
+    daemon: DaemonProcess | None = None
+
+    @property
+    def db(self) -> Path:
+        return store_path(self.config)
+
+    @property
+    def http_port(self) -> int:
+        settings = yaml.safe_load((self.config / "pager.yaml").read_text())
+        return int(str(settings["http"]["listen"]).rsplit(":", 1)[1])
+
+    def start_daemon(self, *, env: Mapping[str, str] | None = None, wait: bool = True) -> DaemonProcess:
+        self.daemon = DaemonProcess(self.config, env=env)
+        self.daemon.start(wait_ready=wait, timeout=120)
+        return self.daemon
+
+    def stop_daemon(self) -> int | None:
+        if self.daemon is None:
+            return None
+        code = self.daemon.stop(timeout=30)
+        return code
+
+
+@contextlib.contextmanager
+def stack(
+    work: Path,
+    *,
+    people: int,
+    settings: Mapping[str, Any] | None = None,
+    ack_within: str = "15m",
+) -> Iterator[Stack]:
+    """Broker + sink + fan-out config; stops the daemon, sink and broker afterwards."""
+    mosquitto = Mosquitto(work / "broker")
+    mosquitto.start()
+    sink = TwilioSink(work)
+    try:
+        sink.start()
+        config = write_fanout_config(
+            work / "config",
+            people=people,
+            mqtt_url=mosquitto.url,
+            http_port=free_port(),
+            twilio_api_base=sink.api_base,
+            ack_within=ack_within,
+            settings=settings,
+        )
+        parts = Stack(work, mosquitto, sink, config)
+        try:
+            yield parts
+        finally:
+            with contextlib.suppress(Exception):
+                parts.stop_daemon()
+    finally:
+        sink.stop()
+        mosquitto.stop()
 
 
 def now_utc() -> datetime:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from pager.core import render
 from pager.core.events import TicketEvent
@@ -29,6 +30,7 @@ from pager.core.ladder import (
     Input,
     Notify,
     OpenPage,
+    Outcome,
     Record,
     Rejected,
     Tick,
@@ -38,8 +40,7 @@ from pager.core.ladder import (
 )
 from pager.core.model import Channel
 from pager.core.policy import Policy
-from pager.core.replies import next_code
-from pager.store.sqlite import NewMessage, SqliteStore, ts
+from pager.store.sqlite import AuditEntry, NewMessage, SqliteStore, ts
 
 log = logging.getLogger("pager.engine")
 
@@ -77,6 +78,12 @@ class Engine:
         self.store = store
         self.policy = policy
         self._token = token
+        self._timeline: tuple[tuple[datetime, str], ...] | None = None
+        self._audit: list[AuditEntry] = []
+        #: Tickets changed and messages queued since the service last collected them
+        #: (whatever job did it: an event, a reply, a fired deadline, a fallback).
+        self.touched: dict[str, TicketState] = {}
+        self.queued = 0
 
     # --- inputs ------------------------------------------------------------------------
 
@@ -114,9 +121,26 @@ class Engine:
             outcome = step(state, inp, now, self.policy)
         except Rejected as exc:
             return Result("rejected", str(exc), ticket=state)
+        with self._buffered_audit():
+            return self._apply(state, outcome, now)
+
+    @contextmanager
+    def _buffered_audit(self) -> Iterator[None]:
+        """Collect the audit entries of one step and write them in one statement."""
+        self._timeline = None
+        self._audit = []
+        try:
+            yield
+        finally:
+            self.store.add_audits(self._audit)
+            self._audit = []
+
+    def _apply(self, state: TicketState | None, outcome: Outcome, now: datetime) -> Result:
         new = outcome.state
         self.store.put_ticket(new, next_deadline(new))
         result = Result("applied" if outcome.commands or new != state else "unchanged", ticket=new)
+        if result.status == "applied":
+            self.touched[new.ticket_id] = new
         for command in outcome.commands:
             if isinstance(command, OpenPage):
                 self._open_code(command.ticket_id, command.person)
@@ -127,38 +151,31 @@ class Engine:
                 result.notifications.append(command)
                 if self._enqueue(new, command, now):
                     result.messages += 1
+                    self.queued += 1
                 self._audit_notify(command)
             else:
                 result.records.append(command)
-                self.store.add_audit(
-                    command.ticket_id,
-                    command.at,
-                    command.action,
-                    _compact(
-                        {
-                            "detail": command.detail,
-                            "by": command.by,
-                            "rung": command.rung,
-                        }
-                    ),
-                )
+                detail: dict[str, Any] = {
+                    "detail": command.detail,
+                    "by": command.by,
+                    "rung": command.rung,
+                }
+                self._note(command.ticket_id, command.at, command.action, _compact(detail))
         return result
+
+    def _note(self, ticket_id: str, at: datetime, action: str, detail: dict[str, Any]) -> None:
+        """Add an audit entry; written with the others when the step's changes are."""
+        self._audit.append(AuditEntry(ticket_id, at, action, detail))
 
     def _open_code(self, ticket_id: str, person: str) -> str:
         existing = self.store.code_for(person, ticket_id)
         if existing is not None:
             return existing
-        code = next_code(self.store.codes_of(person))
-        self.store.add_code(person, ticket_id, code)
-        return code
+        return self.store.allocate_code(person, ticket_id)
 
     def _audit_notify(self, n: Notify) -> None:
-        self.store.add_audit(
-            n.ticket_id,
-            n.at,
-            n.action,
-            {"to": n.person, "via": n.via, "rung": n.rung, "kind": n.kind},
-        )
+        detail = {"to": n.person, "via": n.via, "rung": n.rung, "kind": n.kind}
+        self._note(n.ticket_id, n.at, n.action, detail)
 
     def _enqueue(self, state: TicketState, n: Notify, now: datetime) -> bool:
         """Render ``n`` and write its outbox row; False when the person cannot be reached."""
@@ -168,19 +185,16 @@ class Engine:
             return False
         address = person.email if n.via == "email" else person.phone
         if not address:
-            self.store.add_audit(
-                n.ticket_id, n.at, "note", {"detail": f"{n.person} has no {n.via} address"}
-            )
+            self._note(n.ticket_id, n.at, "note", {"detail": f"{n.person} has no {n.via} address"})
             return False
         code = self.store.code_for(n.person, n.ticket_id) if n.kind in ("page", "handoff") else None
-        facts = self.facts(state, n.kind, n.person, code)
         if n.via == "email":
-            facts = _with_timeline(facts, self._timeline_lines(state.ticket_id))
+            facts = self.facts(state, n.kind, n.person, code, self._timeline_so_far(state))
             subject, body = render.email_subject(facts), render.email_body(facts)
         elif n.via == "sms":
-            subject, body = "", render.sms_text(facts)
+            subject, body = "", render.sms_text(self.facts(state, n.kind, n.person, code))
         else:
-            subject, body = "", render.voice_script(facts)
+            subject, body = "", render.voice_script(self.facts(state, n.kind, n.person, code))
         self.store.add_message(
             NewMessage(
                 key=n.key,
@@ -206,6 +220,10 @@ class Engine:
         Returns how many fallback messages were queued. A fallback does not fall back
         again, and a page that was acknowledged meanwhile is not chased.
         """
+        with self._buffered_audit():
+            return self._fall_back(message_id, error, now)
+
+    def _fall_back(self, message_id: int, error: str, now: datetime) -> int:
         row = self.store.message(message_id)
         if row is None or "/fb-" in row.key:
             return 0
@@ -221,7 +239,7 @@ class Engine:
         channels = FALLBACKS.get(row.channel, ())
         if row.channel == "email" and row.kind not in ("page", "handoff", "remind", "overdue"):
             channels = ()
-        self.store.add_audit(
+        self._note(
             row.ticket_id,
             now,
             "note",
@@ -243,10 +261,16 @@ class Engine:
             )
             if self._enqueue(state, notify, now):
                 added += 1
+                self.queued += 1
         return added
 
     def facts(
-        self, state: TicketState, kind: render.MessageKind, recipient: str, code: str | None
+        self,
+        state: TicketState,
+        kind: render.MessageKind,
+        recipient: str,
+        code: str | None,
+        timeline: tuple[tuple[datetime, str], ...] = (),
     ) -> render.MessageFacts:
         """What a message about ``state`` to ``recipient`` says."""
         rung_name = ""
@@ -272,13 +296,18 @@ class Engine:
             breached=state.breached,
             owner=owner.name if owner else state.owner,
             recipient=who.name if who else recipient,
+            timeline=timeline,
         )
 
-    def _timeline_lines(self, ticket_id: str) -> tuple[tuple[datetime, str], ...]:
-        return tuple(
-            (entry.at, describe(entry.action, entry.detail))
-            for entry in self.store.audit(ticket_id)
-        )
+    def _timeline_so_far(self, state: TicketState) -> tuple[tuple[datetime, str], ...]:
+        """The ticket's audit so far, this step's entries included (for email bodies)."""
+        if self._timeline is None:  # read once per step: a page sends several emails
+            self._timeline = tuple(
+                (entry.at, describe(entry.action, entry.detail))
+                for entry in self.store.audit(state.ticket_id)
+            )
+        current = tuple((e.at, describe(e.action, e.detail)) for e in self._audit)
+        return self._timeline + current
 
 
 def bundle_line(state: TicketState, code: str | None) -> str:
@@ -302,13 +331,7 @@ def describe(action: str, detail: dict[str, object]) -> str:
     return " ".join(parts)
 
 
-def _with_timeline(
-    facts: render.MessageFacts, lines: tuple[tuple[datetime, str], ...]
-) -> render.MessageFacts:
-    return replace(facts, timeline=lines)
-
-
-def _compact(d: dict[str, object]) -> dict[str, object]:
+def _compact(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v not in (None, "")}
 
 

@@ -125,13 +125,15 @@ class Service:
     def _commit(self, batch: list[_Job]) -> tuple[list[tuple[bool, Any]], CommitInfo]:
         """On the store thread: one transaction, a savepoint per job."""
         outcomes: list[tuple[bool, Any]] = []
-        info = CommitInfo()
+        engine = self.engine
+        engine.touched, engine.queued = {}, 0
         db = self.store.db
         with self.store.transaction():
             for job in batch:
                 db.execute("SAVEPOINT job")
+                touched, queued = dict(engine.touched), engine.queued
                 try:
-                    value = job.fn(self.engine)
+                    value = job.fn(engine)
                 except sqlite3.Error as exc:
                     # The store itself is in trouble (read-only, disk full, corrupt): the
                     # whole batch rolls back and every job fails with StoreError.
@@ -139,17 +141,13 @@ class Service:
                 except Exception as exc:  # a failing job rolls back alone
                     db.execute("ROLLBACK TO job")
                     db.execute("RELEASE job")
+                    engine.touched, engine.queued = touched, queued
                     outcomes.append((False, exc))
                     continue
                 db.execute("RELEASE job")
                 outcomes.append((True, value))
-                if (
-                    isinstance(value, Result)
-                    and value.ticket is not None
-                    and value.status == "applied"
-                ):
-                    info.tickets[value.ticket.ticket_id] = value.ticket
-                    info.messages += value.messages
+        info = CommitInfo(tickets=engine.touched, messages=engine.queued)
+        engine.touched, engine.queued = {}, 0
         return outcomes, info
 
     def _store_failed(self, reason: str) -> None:
@@ -181,17 +179,10 @@ class Service:
         def fire(engine: Engine) -> int:
             due = engine.store.due_tickets(now, limit)
             for ticket_id in due:
-                result = engine.fire(ticket_id, now)
-                if result.ticket is not None and result.status == "applied":
-                    fired_info.tickets[ticket_id] = result.ticket
+                engine.fire(ticket_id, now)
             return len(due)
 
-        fired_info = CommitInfo()
-        count = await self.db(fire)
-        if fired_info.tickets:
-            for hook in self.on_commit:
-                hook(fired_info)
-        return count
+        return await self.db(fire)
 
     async def next_due(self) -> datetime | None:
         return await self.db(lambda engine: engine.store.next_due())

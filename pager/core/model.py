@@ -81,7 +81,8 @@ class Handoff:
 
     ``every == "week"``: at local wall time ``at`` (minutes) on weekday ``day``;
     ``every == "day"``: at ``at`` every day (``day`` is None). Handoffs are counted from
-    the first handoff instant at or after local ``start`` date + ``at``; before it k = 0.
+    the first handoff instant at or after local ``start`` date + ``at``; before it k counts
+    backwards (negative), so ``members[k mod n]`` extends the rotation into the past.
     """
 
     every: HandoffEvery

@@ -76,11 +76,13 @@ HELP_WORDS = frozenset({"help"})
 CARRIER_KEYWORDS = frozenset(
     {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "start", "unstop"}
 )
-MAX_CODE_DIGITS = 3
+#: Codes run to 9999 so that an alert storm of thousands of pages for one person still
+#: gives each page its own code; longer numbers are never read as codes.
+MAX_CODE_DIGITS = 4
 
 _SPLIT = re.compile(r"[\s,;:.!?()\[\]\"']+")
-_CODE = re.compile(r"[0-9]{1,3}", re.ASCII)
-_ESC_CODE = re.compile(r"([0-9]{1,3})(?:e|esc)", re.ASCII)
+_CODE = re.compile(rf"[0-9]{{1,{MAX_CODE_DIGITS}}}", re.ASCII)
+_ESC_CODE = re.compile(rf"([0-9]{{1,{MAX_CODE_DIGITS}}})(?:e|esc)", re.ASCII)
 _ONLY_QUESTION_MARKS = re.compile(r"\s*\?+\s*")
 
 

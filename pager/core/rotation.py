@@ -16,9 +16,11 @@ as docs/rotations.md spells them out:
 * Overrides, in file order, first match wins, replace ``replaces`` (or, without it,
   whoever is yielded, a gap included) by ``person`` during ``[start, end)``.
 
-Speed: each region caches blocks of a week of local days (the merged windows touching
-them, their handoff instants), so a lookup is at most a zone conversion, a dict lookup
-and a few comparisons per region.
+Speed: each region caches blocks of two weeks of local days (the windows touching them,
+their handoff instants, every instant where something may change), so a lookup is a
+dict lookup and two binary searches per region; :meth:`RotationResolver.shifts` sweeps
+the blocks' change instants and :meth:`RotationResolver.gaps` only unions windows.
+Instances are not thread-safe (the caches); the daemon uses one per config.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ Source = Literal["region", "override", "after_hours", "gap"]
 
 #: When a region without hours "began": infinitely long ago, so any real window is newer.
 _NEVER_BEGAN = datetime.min.replace(tzinfo=UTC)
-#: Local days per cached block. Blocks start on the handoff zero date, so a weekly
-#: handoff is always a block's first day.
-_BLOCK_DAYS = 7
+#: Local days per cached block (a multiple of 7: blocks start on the handoff zero date,
+#: so weekly handoffs fall on the same offsets in every block).
+_BLOCK_DAYS = 14
 #: How many blocks a region keeps before starting over (years of lookups).
 _BLOCK_CACHE_SIZE = 256
 #: How many blocks ahead a region looks for its next window edge before answering
@@ -72,6 +74,7 @@ class Shift:
 
 
 GAP = OnCall(None, None, "gap")
+Interval = tuple[datetime, datetime]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +92,14 @@ class _Block:
     start: datetime
     end: datetime
     spans: tuple[tuple[datetime, datetime, datetime], ...]
+    span_starts: tuple[datetime, ...]
     first_handoff: int
     handoffs: tuple[datetime, ...]
     edges: tuple[datetime, ...]
+
+
+#: Holds no instant: what a region's "last block used" is before its first lookup.
+_NO_BLOCK = _Block(0, _NEVER_BEGAN, _NEVER_BEGAN, (), (), 0, (), ())
 
 
 class _RegionClock:
@@ -137,7 +145,7 @@ class _RegionClock:
         self._zero = zero
         self._zero_ordinal = zero.toordinal()
         self._blocks: dict[int, _Block] = {}
-        self._last = self._block(0)
+        self._last = _NO_BLOCK
 
     # --- blocks ----------------------------------------------------------------------
 
@@ -183,7 +191,16 @@ class _RegionClock:
         # Edges past the block belong to a later block's search (which may find an
         # earlier one first); the block's end itself is nobody else's, so it stays.
         kept = sorted(edge for edge in edges if start <= edge <= end)
-        return _Block(number, start, end, spans, first_handoff, handoffs, tuple(kept))
+        return _Block(
+            number,
+            start,
+            end,
+            spans,
+            tuple(span[0] for span in spans),
+            first_handoff,
+            handoffs,
+            tuple(kept),
+        )
 
     def _spans(
         self, first: date, start: datetime, end: datetime
@@ -193,22 +210,23 @@ class _RegionClock:
             return ()
         spans: list[tuple[datetime, datetime, datetime]] = []
         for opened, closed in hours.windows(start, end):
+            real = (opened, closed)
             if opened == start or closed == end:  # maybe clipped: ask for the real extent
-                full = hours.window_at(opened)
-                if full is not None:
-                    opened, closed = full
-            if closed - opened < _LONG_WINDOW:
-                spans.append((opened, closed, opened))
+                real = hours.window_at(opened) or real
+            # OpeningHours follows a merged window back (and forward) a bounded number of
+            # days: an extent that long may be cut short, and where such a window
+            # "began" depends on the local day asked about. Keep those day by day, as
+            # window_at reports them; every other window as its real extent.
+            if real[1] - real[0] < _LONG_WINDOW:
+                spans.append((real[0], real[1], real[0]))
                 continue
-            # A very long window: where it "began" depends on the local day asked about
-            # (OpeningHours looks back a bounded number of days), so keep it day by day.
             for offset in range(_BLOCK_DAYS):
                 day_start = local_instant(first + timedelta(days=offset), 0, self.tz)
                 day_end = local_instant(first + timedelta(days=offset + 1), 0, self.tz)
                 lo, hi = max(opened, day_start), min(closed, day_end)
                 if lo < hi:
                     seen = hours.window_at(lo)
-                    spans.append((lo, hi, opened if seen is None else seen[0]))
+                    spans.append((lo, hi, lo if seen is None else seen[0]))
         return tuple(spans)
 
     # --- answers ---------------------------------------------------------------------
@@ -216,9 +234,9 @@ class _RegionClock:
     @staticmethod
     def began(blk: _Block, t: datetime) -> datetime | None:
         """When the window covering ``t`` began, or None when the region is closed."""
-        for opened, closed, began in blk.spans:
-            if opened <= t < closed:
-                return began
+        i = bisect.bisect_right(blk.span_starts, t) - 1
+        if i >= 0 and t < blk.spans[i][1]:
+            return blk.spans[i][2]
         return None
 
     def member(self, blk: _Block, t: datetime) -> str:
@@ -243,6 +261,30 @@ class _RegionClock:
             blk = self._block(blk.number + 1)
         # Nothing opens for weeks (a long holiday): a block boundary is a safe answer.
         return blk.start
+
+    def windows_between(self, start: datetime, end: datetime) -> list[Interval]:
+        """The covered intervals within ``[start, end)`` (maybe repeated or adjacent)."""
+        found: list[Interval] = []
+        blk = self.block(start)
+        while blk.start < end:
+            found.extend(
+                (max(opened, start), min(closed, end))
+                for opened, closed, _began in blk.spans
+                if opened < end and closed > start
+            )
+            blk = self._block(blk.number + 1)
+        return found
+
+    def edges_between(self, start: datetime, end: datetime) -> list[datetime]:
+        """Every instant in ``(start, end)`` where this region's state may change."""
+        found: list[datetime] = []
+        if self.hours is None and self.size == 1:
+            return found
+        blk = self.block(start)
+        while blk.start < end:
+            found.extend(edge for edge in blk.edges if start < edge < end)
+            blk = self._block(blk.number + 1)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,16 +350,11 @@ class RotationResolver:
         if at.tzinfo is None:
             raise ValueError("instants must be timezone-aware")
         rot = self._rotations[rotation]
-        base = self._rotation_answer(rot, at)
-        for override in rot.overrides:
-            if override.start <= at < override.end and (
-                override.replaces is None or override.replaces == base.person
-            ):
-                return OnCall(override.person, base.region, "override")
-        return base
+        return _overridden(rot, at, self._base(rot, at, None))
 
-    def _rotation_answer(self, rot: _Compiled, at: datetime) -> OnCall:
-        """The answer before this rotation's own overrides."""
+    def _base(self, rot: _Compiled, at: datetime, after_hours: _Cursor | None) -> OnCall:
+        """The answer before ``rot``'s own overrides; ``after_hours`` answers for the
+        after_hours rotation when given (a sweep), else it is asked."""
         best: _RegionClock | None = None
         best_blk: _Block | None = None
         best_began = _NEVER_BEGAN
@@ -327,19 +364,17 @@ class RotationResolver:
                 began = _NEVER_BEGAN
             else:
                 # _RegionClock.began, inlined: this loop is the hot path of every lookup.
-                for span in blk.spans:
-                    if span[0] <= at < span[1]:
-                        began = span[2]
-                        break
-                else:
+                i = bisect.bisect_right(blk.span_starts, at) - 1
+                if i < 0 or at >= blk.spans[i][1]:
                     continue
+                began = blk.spans[i][2]
             if best is None or began > best_began:
                 best, best_blk, best_began = clock, blk, began
         if best is not None and best_blk is not None:
             return OnCall(best.member(best_blk, at), best.name, "region")
         if rot.after_hours is None:
             return GAP
-        inner = self.oncall(rot.after_hours, at)
+        inner = self.oncall(rot.after_hours, at) if after_hours is None else after_hours.at(at)
         if inner.person is None:
             return GAP
         return OnCall(inner.person, None, "after_hours")
@@ -373,7 +408,7 @@ class RotationResolver:
                     return OnCall(override.person, region, "override")
                 continue
             if yielded is None:
-                yielded = self._rotation_answer(rot, at)
+                yielded = self._base(rot, at, None)
             if yielded.region == region and yielded.person == member:
                 return OnCall(override.person, region, "override")
         return OnCall(member, region, "region")
@@ -428,30 +463,97 @@ class RotationResolver:
         if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("instants must be timezone-aware")
         start, end = start.astimezone(UTC), end.astimezone(UTC)
+        rot = self._rotations[rotation]
         result: list[Shift] = []
         if start >= end:
             return result
-        current = self.oncall(rotation, start)
+        # A sweep: every instant where some input may change (region edges, override
+        # edges, the after_hours rotation's own shifts), answered in time order.
+        after_hours = None
+        candidates: set[datetime] = set()
+        if rot.after_hours is not None:
+            after_shifts = self.shifts(rot.after_hours, start, end)
+            after_hours = _Cursor(after_shifts)
+            candidates.update(shift.start for shift in after_shifts[1:])
+        for clock in rot.regions:
+            candidates.update(clock.edges_between(start, end))
+        candidates.update(edge for edge in rot.override_edges if start < edge < end)
+        current = _overridden(rot, start, self._base(rot, start, after_hours))
         began = start
-        t = start
-        while True:
-            change = self.next_change(rotation, t)
-            if change is None or change >= end:
-                break
-            answer = self.oncall(rotation, change)
+        for t in sorted(candidates):
+            answer = _overridden(rot, t, self._base(rot, t, after_hours))
             if answer != current:
-                result.append(_shift(began, change, current))
-                current, began = answer, change
-            t = change
+                result.append(_shift(began, t, current))
+                current, began = answer, t
         result.append(_shift(began, end, current))
         return result
 
-    def gaps(
-        self, rotation: str, start: datetime, end: datetime
-    ) -> list[tuple[datetime, datetime]]:
-        """The intervals within ``[start, end)`` where nobody is on call, in time order."""
-        return [(s.start, s.end) for s in self.shifts(rotation, start, end) if s.person is None]
+    def gaps(self, rotation: str, start: datetime, end: datetime) -> list[Interval]:
+        """The maximal intervals within ``[start, end)`` where nobody is on call, in order.
+
+        The same as the person-less :meth:`shifts`, computed without asking who: nobody is
+        on call exactly where no region covers, the after_hours rotation (if any) has a
+        gap, and no override without ``replaces`` runs (one with ``replaces`` never
+        applies to nobody). This is what ``pager check`` sweeps over long horizons.
+        """
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError("instants must be timezone-aware")
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        if start >= end:
+            return []
+        rot = self._rotations[rotation]
+        covered: list[Interval] = []
+        for clock in rot.regions:
+            if clock.hours is None:
+                return []
+            covered.extend(clock.windows_between(start, end))
+        if rot.after_hours is not None:
+            covered.extend(_complement(self.gaps(rot.after_hours, start, end), start, end))
+        for override in rot.overrides:
+            if override.replaces is None and override.start < end and override.end > start:
+                covered.append((max(override.start, start), min(override.end, end)))
+        return _complement(covered, start, end)
 
 
 def _shift(start: datetime, end: datetime, answer: OnCall) -> Shift:
     return Shift(start, end, answer.person, answer.region, answer.source)
+
+
+def _complement(intervals: list[Interval], start: datetime, end: datetime) -> list[Interval]:
+    """What of ``[start, end)`` the ``intervals`` (within it, any order) leave uncovered."""
+    found: list[Interval] = []
+    cursor = start
+    for opened, closed in sorted(intervals):
+        if opened > cursor:
+            found.append((cursor, opened))
+        if closed > cursor:
+            cursor = closed
+    if cursor < end:
+        found.append((cursor, end))
+    return found
+
+
+def _overridden(rot: _Compiled, at: datetime, base: OnCall) -> OnCall:
+    """``base`` after ``rot``'s overrides (file order, first match wins)."""
+    for override in rot.overrides:
+        if override.start <= at < override.end and (
+            override.replaces is None or override.replaces == base.person
+        ):
+            return OnCall(override.person, base.region, "override")
+    return base
+
+
+class _Cursor:
+    """Answers from a list of shifts for instants asked in non-decreasing order."""
+
+    __slots__ = ("_index", "_shifts")
+
+    def __init__(self, shifts: list[Shift]) -> None:
+        self._shifts = shifts
+        self._index = 0
+
+    def at(self, t: datetime) -> OnCall:
+        while self._shifts[self._index].end <= t:
+            self._index += 1
+        shift = self._shifts[self._index]
+        return OnCall(shift.person, shift.region, shift.source)

@@ -33,7 +33,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE codes (
         person TEXT NOT NULL,
-        code TEXT NOT NULL,
+        code INTEGER NOT NULL,
         ticket_id TEXT NOT NULL,
         PRIMARY KEY (person, code),
         UNIQUE (person, ticket_id)

@@ -24,8 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from pager.core.ladder import TicketState
+from pager.core.replies import MAX_CODE_DIGITS, next_code
 from pager.store.codec import decode_state, encode_state
 from pager.store.migrations import SchemaTooNew, migrate
+
+#: Below this many codes a person's new page gets the smallest free code.
+SMALL_CODES = 100
+MAX_CODE = 10**MAX_CODE_DIGITS - 1
 
 
 class StoreError(RuntimeError):
@@ -250,20 +255,36 @@ class SqliteStore:
     def codes_of(self, person: str) -> dict[str, str]:
         """``{code: ticket_id}`` of ``person``'s open pages."""
         rows = self.db.execute(
-            "SELECT code, ticket_id FROM codes WHERE person = ?", (person,)
+            "SELECT code, ticket_id FROM codes WHERE person = ? ORDER BY code", (person,)
         ).fetchall()
-        return {code: ticket for code, ticket in rows}
+        return {str(code): ticket for code, ticket in rows}
+
+    def allocate_code(self, person: str, ticket_id: str) -> str:
+        """A reply code for ``person``'s new page of ``ticket_id``, unique among their pages.
+
+        The smallest free code while a person has few pages; during an alert storm (the
+        highest code is past :data:`SMALL_CODES`) the next one up, which costs one index
+        lookup instead of a scan of thousands of codes.
+        """
+        (highest,) = self.db.execute(
+            "SELECT MAX(code) FROM codes WHERE person = ?", (person,)
+        ).fetchone()
+        if highest is None:
+            code = 1
+        elif highest < SMALL_CODES or highest >= MAX_CODE:
+            code = int(next_code(self.codes_of(person)))
+        else:
+            code = highest + 1
+        self.db.execute(
+            "INSERT INTO codes(person, code, ticket_id) VALUES (?, ?, ?)", (person, code, ticket_id)
+        )
+        return str(code)
 
     def code_for(self, person: str, ticket_id: str) -> str | None:
         row = self.db.execute(
             "SELECT code FROM codes WHERE person = ? AND ticket_id = ?", (person, ticket_id)
         ).fetchone()
         return None if row is None else str(row[0])
-
-    def add_code(self, person: str, ticket_id: str, code: str) -> None:
-        self.db.execute(
-            "INSERT INTO codes(person, code, ticket_id) VALUES (?, ?, ?)", (person, code, ticket_id)
-        )
 
     def remove_codes(self, ticket_id: str, persons: Sequence[str] | None) -> None:
         if persons is None:
@@ -400,6 +421,16 @@ class SqliteStore:
             "INSERT INTO audit(ticket_id, at, action, detail) VALUES (?, ?, ?, ?)",
             (ticket_id, ts(at), action, json.dumps(detail, separators=(",", ":"))),
         )
+
+    def add_audits(self, entries: Sequence[AuditEntry]) -> None:
+        if entries:
+            self.db.executemany(
+                "INSERT INTO audit(ticket_id, at, action, detail) VALUES (?, ?, ?, ?)",
+                [
+                    (e.ticket_id, ts(e.at), e.action, json.dumps(e.detail, separators=(",", ":")))
+                    for e in entries
+                ],
+            )
 
     def audit(self, ticket_id: str) -> list[AuditEntry]:
         rows = self.db.execute(

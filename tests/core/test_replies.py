@@ -85,7 +85,8 @@ REPLIES: list[tuple[str, Reply]] = [
     ("0", Unknown("0")),
     ("T-1042", Unknown("T-1042")),  # a ticket key is not a code
     ("T-1042 is fixed", Unknown("T-1042 is fixed")),
-    ("1042", Unknown("1042")),  # four digits: a ticket number or a year, not a code
+    ("1042", Ack("1042")),  # up to four digits: storms give one person thousands of pages
+    ("10420", Unknown("10420")),  # five digits: a ticket number or a phone fragment
     ("call +15550000001", Unknown("call +15550000001")),
     ("７", Unknown("７")),  # full-width digit: only ASCII digits are codes
     ("ack 7e", Unknown("ack 7e")),  # contradicts itself

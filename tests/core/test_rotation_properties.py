@@ -15,7 +15,7 @@ from itertools import pairwise
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pager.core.model import Handoff, Override, Region, Rotation, WeeklyHours
+from pager.core.model import Handoff, HandoffEvery, Override, Region, Rotation, WeeklyHours
 from pager.core.rotation import OnCall, RotationResolver
 
 ZONES = (
@@ -29,6 +29,7 @@ ZONES = (
     "Asia/Kolkata",
 )
 PEOPLE = ("ana", "bob", "cai", "dee", "eli")
+EVERY: tuple[HandoffEvery, ...] = ("day", "week")
 LO = datetime(2026, 1, 1, tzinfo=UTC)
 HI = datetime(2028, 1, 1, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -49,15 +50,18 @@ days = st.dates(date(2025, 6, 1), date(2028, 6, 1))
 def weekly_hours(draw: st.DrawFn) -> WeeklyHours | None:
     if draw(st.booleans()) and draw(st.booleans()):
         return None  # a quarter of the regions cover everything
+    weekdays = draw(st.frozensets(st.integers(0, 6), min_size=1))
+    if draw(st.integers(0, 7)) == 0:
+        # Whole days: consecutive ones merge into windows of days, or of weeks on end.
+        return WeeklyHours(weekdays, 0, 1440)
     start = draw(st.integers(0, 1439))
     end = draw(st.sampled_from([1440, *range(start + 1, min(start + 900, 1440) + 1)]))
-    weekdays = draw(st.frozensets(st.integers(0, 6), min_size=1))
     return WeeklyHours(weekdays, start, end)
 
 
 @st.composite
 def regions(draw: st.DrawFn, name: str) -> Region:
-    every = draw(st.sampled_from(["day", "week"]))
+    every = draw(st.sampled_from(EVERY))
     handoff = Handoff(
         every,
         draw(st.integers(0, 1439)),

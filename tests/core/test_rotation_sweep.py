@@ -327,7 +327,7 @@ def test_shifts_and_next_change_match_reference(resolver: RotationResolver, labe
         shifts = resolver.shifts(name, start, end)
         assert shifts[0].start == start and shifts[-1].end == end
         for shift in shifts:
-            answer = OnCall(shift.person, shift.region, shift.source)  # type: ignore[arg-type]
+            answer = OnCall(shift.person, shift.region, shift.source)
             for i in range(ref.index(shift.start), ref.index(shift.end)):
                 assert answers[i] == answer, (name, ref.instants[i], shift)
         # Maximal: every shift boundary is a real change in the reference.

@@ -19,7 +19,7 @@ def reply_code(body: str | None) -> str:
 
 
 async def test_sms_reply_acknowledges_and_stops_escalation(make_rig: MakeRig) -> None:
-    rig = await make_rig(ack_within="2s", voice_after="1s")
+    rig = await make_rig(ack_within="2s", voice_after="2s")
     await rig.publish(event("T-3"))
     [sms] = await rig.wait_sms("ana")
     code = reply_code(sms.body)
@@ -31,7 +31,7 @@ async def test_sms_reply_acknowledges_and_stops_escalation(make_rig: MakeRig) ->
     assert "<Message>" in answer and "Acked T-3" in answer, answer
     assert rig.ticket_state("T-3")["owner"] == "ana"
 
-    # Past rung 1's ack_within (2 s) and ana's voice step (1 s): nothing more goes out.
+    # Past rung 1's ack_within and ana's voice step (both 2 s): nothing more goes out.
     await still(
         lambda: not rig.sms_to("bob") and not rig.calls_to("ana"),
         duration=3.0,
@@ -40,6 +40,21 @@ async def test_sms_reply_acknowledges_and_stops_escalation(make_rig: MakeRig) ->
     assert len(rig.sms_to("ana")) == 1
     timeline = await rig.timeline("T-3")
     assert "owner ana" in timeline and "rung 1" in timeline
+
+
+async def test_sms_reply_code_e_escalates_at_once(make_rig: MakeRig) -> None:
+    rig = await make_rig(ack_within="30s", voice_after=None)
+    await rig.publish(event("T-3e"))
+    [sms] = await rig.wait_sms("ana")
+    status, answer = await rig.twilio.send_inbound_sms(
+        f"{rig.base_url}/twilio/sms", from_=PHONES["ana"], body=f"{reply_code(sms.body)}E"
+    )
+    assert status == 200 and "<Message>" in answer, answer
+    assert "T-3e" in answer, answer
+    assert rig.ticket_state("T-3e")["rung"] == 2
+    [to_bob] = await rig.wait_sms("bob", timeout=5)
+    assert to_bob.at - sms.at < 3.0
+    assert to_bob.body is not None and "T-3e" in to_bob.body
 
 
 async def test_keypress_4_on_the_call_acknowledges(make_rig: MakeRig) -> None:

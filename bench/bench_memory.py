@@ -1,0 +1,145 @@
+"""``memory_per_ticket``: resident memory of a real daemon per open ticket.
+
+1. A daemon on an empty store: RSS once ready and settled (the baseline).
+2. 10,000 tickets opened through the broker (each paged by SMS to FakeTwilio), left
+   open: RSS again once every page went out and the daemon settled.
+3. The daemon stopped; a fresh store pre-filled with 100,000 open tickets by the
+   daemon's own engine in a subprocess (:mod:`bench.bench_prefill`); a daemon started
+   on it: RSS once ready and settled.
+
+Bytes per open ticket = (RSS with the tickets - baseline RSS) / tickets. Open tickets
+live in SQLite, not in Python objects, so this mostly measures what the process keeps
+from having handled them (allocator high-water marks, SQLite's page cache).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import time
+from typing import Any
+
+from bench.bench_common import (
+    PYTHON,
+    REPO,
+    Options,
+    Outcome,
+    Publisher,
+    Stack,
+    at_most,
+    await_until,
+    committed_events,
+    fanout_event,
+    first_arrivals,
+    fresh_dir,
+    info,
+    now_utc,
+    rss_bytes,
+    stack,
+)
+
+PEOPLE = 1000
+SETTLE = 3.0
+
+
+def _settled_rss(pid: int, seconds: float = SETTLE) -> int:
+    """RSS after ``seconds`` of quiet, as the highest of a few samples."""
+    time.sleep(seconds)
+    samples = []
+    for _ in range(5):
+        samples.append(rss_bytes(pid))
+        time.sleep(0.2)
+    return max(samples)
+
+
+async def _open_through_broker(parts: Stack, tickets: int) -> dict[str, Any]:
+    at = now_utc()
+    committed = committed_events(parts.db)
+    async with Publisher(parts.broker.port) as pub:
+        started = time.monotonic()
+        published = await pub.closed_loop(
+            lambda i: fanout_event(i, PEOPLE, at, "mem"),
+            committed=committed,
+            window=2000,
+            duration=600,
+            limit=tickets,
+        )
+        done, _ = await await_until(lambda: committed() >= published, timeout=300)
+        paged, _ = await await_until(
+            lambda: len(first_arrivals(parts.sink.requests())) >= published, timeout=300
+        )
+        elapsed = time.monotonic() - started
+    return {"published": published, "committed": done, "paged": paged, "seconds": elapsed}
+
+
+def prefill(config: str, count: int, people: int, *, first_now: float, last_now: float,
+            first_number: int = 0, mark_sent: bool = True, timeout: float = 900) -> dict[str, Any]:
+    """Run :mod:`bench.bench_prefill` in a subprocess; its JSON summary."""
+    args = [
+        PYTHON, "-m", "bench.bench_prefill", "-c", config,
+        "--count", str(count), "--people", str(people),
+        "--first-now", repr(first_now), "--last-now", repr(last_now),
+        "--first-number", str(first_number),
+    ]
+    if mark_sent:
+        args.append("--mark-sent")
+    done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"prefill failed ({done.returncode}): {done.stderr[-3000:]}")
+    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return summary
+
+
+def memory_per_ticket(opts: Options) -> Outcome:
+    work = fresh_dir(opts, "memory_per_ticket")
+    through_broker = opts.scale(10_000, 3_000)
+    prefilled = opts.scale(100_000, 20_000)
+    details: dict[str, Any] = {"people": PEOPLE}
+    with stack(work, people=PEOPLE) as parts:
+        d = parts.start_daemon()
+        assert d.proc is not None
+        base = _settled_rss(d.proc.pid)
+        run = asyncio.run(_open_through_broker(parts, through_broker))
+        after_broker = _settled_rss(d.proc.pid)
+        parts.stop_daemon()
+        details["baseline_rss"] = base
+        details["through_broker"] = {**run, "rss": after_broker}
+
+        shutil.rmtree(parts.db.parent)
+        now = time.time()
+        # Opened over the last ten minutes: every ack deadline is still ahead.
+        fill = prefill(
+            str(parts.config), prefilled, PEOPLE, first_now=now - 600, last_now=now
+        )
+        d = parts.start_daemon()
+        assert d.proc is not None
+        started_rss = rss_bytes(d.proc.pid)
+        # The gauges (open tickets, timers) run every 5 s: let them run once or twice.
+        big = _settled_rss(d.proc.pid, seconds=6.0)
+        details["prefilled"] = {**fill, "rss_at_ready": started_rss, "rss": big}
+        details["store_bytes"] = sum(
+            p.stat().st_size for p in parts.db.parent.iterdir() if p.is_file()
+        )
+
+    per_10k = (after_broker - base) / through_broker
+    per_big = (big - base) / prefilled
+    details["bytes_per_ticket_10k"] = per_10k
+    details["bytes_per_ticket_prefilled"] = per_big
+    return Outcome(
+        figures=[
+            at_most(f"{through_broker:,} open tickets via the broker", per_10k, "B/ticket", 2048),
+            at_most(f"{prefilled:,} open tickets pre-filled", per_big, "B/ticket", 2048),
+            info("daemon RSS, empty store", base / 2**20, "MiB"),
+            info(f"daemon RSS, {prefilled:,} open tickets", big / 2**20, "MiB"),
+        ],
+        details=details,
+        notes=[
+            "RSS = VmRSS of the `pager run` process, the highest of 5 samples after 3-6 s"
+            " of quiet; baseline = the same daemon and config on an empty store",
+        ],
+    )
+
+
+SCENARIOS = {"memory_per_ticket": memory_per_ticket}
