@@ -49,6 +49,7 @@ AUTH_TOKEN = "bench-auth-token"
 #: Ticket ids are fixed-width so that a bundled SMS body can be searched for them.
 TICKET_RE = re.compile(r"B\d{7}")
 EVENTS_TOPIC = "support/tickets/{ticket}/events"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def ticket_id(number: int) -> str:
@@ -287,7 +288,8 @@ def write_fanout_config(
     ``people`` people with a phone only and one notification step (SMS at once); one
     rotation ``fanout`` with a region per person (no hours, so always covering); one
     ladder, tier ``bench`` severity 1: high urgency, 24x7, respond within a day, two
-    rungs both paging the fan-out rotation. Sending rate and per-person limits are set
+    rungs both paging the fan-out rotation. Tier ``quiet`` is low urgency on a calendar
+    that opens in three days: its tickets page nobody meanwhile. Sending rate and per-person limits are set
     out of the way unless ``settings`` says otherwise.
     """
     dest.mkdir(parents=True, exist_ok=True)
@@ -310,10 +312,14 @@ def write_fanout_config(
     )
     ladders = dest / "ladders"
     ladders.mkdir(exist_ok=True)
+    later = WEEKDAYS[(datetime.now(UTC).weekday() + 3) % 7]
     ladder = {
         "name": "bench",
         "calendars": {
-            "always": {"timezone": "UTC", "days": "mon-sun", "from": "00:00", "to": "24:00"}
+            "always": {"timezone": "UTC", "days": "mon-sun", "from": "00:00", "to": "24:00"},
+            # Open one hour a week, three days from now: a `quiet` ticket pages nobody
+            # during a run (its first page waits for the calendar).
+            "later": {"timezone": "UTC", "days": [later], "from": "00:00", "to": "01:00"},
         },
         "tiers": {
             "bench": {
@@ -321,7 +327,13 @@ def write_fanout_config(
                 "severities": {
                     1: {"respond_within": "1d", "urgency": "high", "clock": "24x7"},
                 },
-            }
+            },
+            "quiet": {
+                "calendar": "later",
+                "severities": {
+                    1: {"respond_within": "1d", "urgency": "low", "clock": "business"},
+                },
+            },
         },
         "rungs": [
             {"name": "first", "page": "rotation:fanout", "ack_within": ack_within},
@@ -351,7 +363,9 @@ def iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def fanout_event(number: int, people: int, at: datetime, run: str) -> dict[str, Any]:
+def fanout_event(
+    number: int, people: int, at: datetime, run: str, *, tier: str = "bench"
+) -> dict[str, Any]:
     """The ``opened`` event of ticket ``number``, paging person ``number % people``."""
     return {
         "event_id": f"{run}-{number}",
@@ -359,7 +373,7 @@ def fanout_event(number: int, people: int, at: datetime, run: str) -> dict[str, 
         "type": "opened",
         "at": iso(at),
         "severity": 1,
-        "tier": "bench",
+        "tier": tier,
         "region": region_name(number % people),
         "customer": "Bench",
         "summary": "benchmark ticket",

@@ -14,6 +14,7 @@ person ``i % PEOPLE`` by SMS, with sending rate and per-person limits out of the
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -37,7 +38,9 @@ from bench.bench_common import (
     percentiles,
     stack,
     ticket_id,
+    wait_until,
 )
+from bench.bench_memory import prefill
 
 #: People in the fan-out config: at 1,000 events/s each is paged once a second. (Config
 #: loading costs ~3 ms per person today; see bench/README.md.)
@@ -46,6 +49,8 @@ RATES = (100, 500, 1000)
 TARGET_P99_MS = {100: 20.0, 1000: 100.0}
 #: Closed-loop window of the throughput run: events published but not yet committed.
 WINDOW = 2000
+#: Ticket numbers of the relay-drain run (clear of every other run's ticket ids).
+RELAY_FIRST = 9_000_000
 
 
 def _event_maker(run: str) -> Any:
@@ -132,43 +137,52 @@ def latency(opts: Options) -> Outcome:
     )
 
 
-async def _throughput_run(parts: Stack, duration: float, warmup: float) -> dict[str, Any]:
+async def _closed_loop_run(
+    parts: Stack, duration: float, warmup: float, *, tier: str = "bench", run: str = "tput"
+) -> dict[str, Any]:
+    """Publish closed loop for ``duration`` s; the commit rate after ``warmup``."""
     db = parts.db
     committed = committed_events(db)
     samples: list[tuple[float, int, int, int]] = []
-    make = _event_maker("tput")
+    at = now_utc()
+    base = committed()
+    sms_base = len(parts.sink.requests())
+
+    def make(number: int) -> Mapping[str, Any]:
+        return fanout_event(number, PEOPLE, at, run, tier=tier)
 
     def sample(t: float, published: int, done: int) -> None:
-        samples.append((t, published, done, len(parts.sink.requests())))
+        samples.append((t, published, done, len(parts.sink.requests()) - sms_base))
 
     async with Publisher(parts.broker.port) as pub:
         published = await pub.closed_loop(
             make, committed=committed, window=WINDOW, duration=duration, sample=sample
         )
-        stopped = time.monotonic()
         drained, drain_s = await await_until(
-            lambda: committed() >= published, timeout=120, interval=0.05
+            lambda: committed() - base >= published, timeout=120, interval=0.05
         )
-        pages_done, pages_s = await await_until(
-            lambda: len(first_arrivals(parts.sink.requests())) >= published,
-            timeout=120,
-            interval=0.2,
-        )
-        del stopped
+        if tier == "bench":
+            pages_done, pages_s = await await_until(
+                lambda: len(parts.sink.requests()) - sms_base >= published,
+                timeout=120,
+                interval=0.2,
+            )
+        else:
+            pages_done, pages_s = True, 0.0
     # Sustained rate: commits between the end of the warm-up and the end of the run.
     after = [s for s in samples if s[0] >= warmup]
-    rate = None
+    rate = sms_rate = None
     per_second: list[float] = []
     if len(after) >= 2:
-        rate = (after[-1][2] - after[0][2]) / (after[-1][0] - after[0][0])
+        span = after[-1][0] - after[0][0]
+        rate = (after[-1][2] - after[0][2]) / span
+        sms_rate = (after[-1][3] - after[0][3]) / span
         step = 5  # samples are 0.2 s apart: one rate per second
         for a, b in zip(after[::step], after[step::step], strict=False):
             per_second.append((b[2] - a[2]) / (b[0] - a[0]))
     backlog = [s[1] - s[2] for s in samples]
-    sms_rate = None
-    if len(after) >= 2:
-        sms_rate = (after[-1][3] - after[0][3]) / (after[-1][0] - after[0][0])
     return {
+        "tier": tier,
         "published": published,
         "commit_rate": rate,
         "commit_rate_per_second_min": min(per_second) if per_second else None,
@@ -179,39 +193,81 @@ async def _throughput_run(parts: Stack, duration: float, warmup: float) -> dict[
         "sms_rate_during_run": sms_rate,
         "all_pages_sent": pages_done,
         "pages_done_after_publishing_s": pages_s,
-        "samples": [list(s) for s in samples[::5]],
+        "samples_t_published_committed_sms": [list(s) for s in samples[::5]],
     }
+
+
+def _relay_drain(parts: Stack, messages: int) -> dict[str, Any]:
+    """A daemon started on ``messages`` queued SMS (one per person): its sending rate."""
+    shutil.rmtree(parts.db.parent)
+    now = time.time()
+    prefill(
+        str(parts.config),
+        messages,
+        PEOPLE,
+        first_now=now - 60,
+        last_now=now,
+        first_number=RELAY_FIRST,
+        mark_sent=False,
+    )
+    before = len(parts.sink.requests())
+    parts.start_daemon()
+    started = time.monotonic()
+    done, seconds = wait_until(
+        lambda: len(parts.sink.requests()) - before >= messages, timeout=300, interval=0.05
+    )
+    del started
+    parts.stop_daemon()
+    return {"messages": messages, "all_sent": done, "seconds": seconds, "per_second": messages / seconds}
 
 
 def throughput(opts: Options) -> Outcome:
     work = fresh_dir(opts, "throughput")
     duration = opts.seconds(60.0, 10.0)
+    quiet_duration = opts.seconds(15.0, 6.0)
     warmup = opts.seconds(5.0, 2.0)
     with stack(work, people=PEOPLE) as parts:
         parts.start_daemon()
-        run = asyncio.run(_throughput_run(parts, duration, warmup))
+        run = asyncio.run(_closed_loop_run(parts, duration, warmup))
+        quiet = asyncio.run(
+            _closed_loop_run(parts, quiet_duration, warmup, tier="quiet", run="quiet")
+        )
         exit_code = parts.stop_daemon()
         durable = count(parts.db, "SELECT COUNT(*) FROM events")
-    run["exit_code"] = exit_code
-    run["durable_events"] = durable
+        relay = _relay_drain(parts, PEOPLE)
+    expected = run["published"] + quiet["published"]
     return Outcome(
         figures=[
             at_least(
-                f"sustained {duration:.0f} s, backlog <= {WINDOW:,}",
+                f"sustained {duration:.0f} s, backlog <= {WINDOW:,}, each paging",
                 run["commit_rate"],
                 "events/s",
                 2000,
             ),
             info("SMS requests per second meanwhile", run["sms_rate_during_run"], "/s"),
-            info("events in the store after SIGTERM", durable, ""),
+            info("events that page nobody, sustained", quiet["commit_rate"], "events/s"),
+            info("relay alone: 1,000 queued SMS sent at", relay["per_second"], "SMS/s"),
+            info("events in the store after SIGTERM", durable, f"of {expected:,}"),
         ],
-        details={"people": PEOPLE, "seconds": duration, "warmup_s": warmup, **run},
+        details={
+            "people": PEOPLE,
+            "seconds": duration,
+            "warmup_s": warmup,
+            "paging": run,
+            "quiet": quiet,
+            "relay_drain": relay,
+            "exit_code": exit_code,
+            "durable_events": durable,
+            "published_events": expected,
+        },
         notes=[
             f"closed loop: the publisher keeps at most {WINDOW:,} events published but not"
             " yet committed (rows in the events table), so the backlog is bounded by"
             " construction and the rate is what the daemon commits",
-            f"{durable:,} of {run['published']:,} published events were in the events table"
-            " after the daemon exited",
+            "quiet events: tier `quiet` (low urgency, calendar closed for days): the same"
+            " ingest path without an outbox row, to separate ingest from sending",
+            f"{durable:,} of {expected:,} published events were in the events table after"
+            f" the daemon exited (exit status {exit_code})",
         ],
     )
 

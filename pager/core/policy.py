@@ -41,9 +41,17 @@ class Policy:
         self.config = config
         self.resolver = resolver or RotationResolver(config.rotations)
         self._calendars: dict[tuple[str, str], OpeningHours] = {}
+        self._policies: dict[tuple[str | None, str, int], TicketPolicy] = {}
 
     def ticket_policy(self, queue: str | None, tier: str, severity: int) -> TicketPolicy:
         """The ladder/tier/severity policy for a ticket; raises PolicyError if undefined."""
+        key = (queue, tier, severity)
+        found = self._policies.get(key)
+        if found is None:
+            found = self._policies[key] = self._ticket_policy(queue, tier, severity)
+        return found
+
+    def _ticket_policy(self, queue: str | None, tier: str, severity: int) -> TicketPolicy:
         ladder = self.config.ladder_for(queue)
         tier_policy = ladder.tiers.get(tier)
         if tier_policy is None:

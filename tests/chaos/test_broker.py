@@ -126,7 +126,7 @@ async def run_outages(
     result = reconcile(rows, items)
     assert not result.lost, result.summary()
     assert not result.duplicates, result.summary()
-    assert not result.sent_though_cancelled, result.summary()
+    assert not result.delivered_though_unsent, result.summary()
     assert not result.unexplained, result.summary()
     output = rig.daemon.output()
     assert "Traceback" not in output

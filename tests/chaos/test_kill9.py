@@ -137,7 +137,7 @@ async def run_storm(make_rig: MakeRig, tmp_path: Path, seed: int, storm: Storm) 
     report = result.summary() + f"\nkills at {rig.kills}"
     print(report)
     assert not result.lost, report
-    assert not result.sent_though_cancelled, report
+    assert not result.delivered_though_unsent, report
     assert not result.unexplained, report
     per_kill, problems = result.duplicates_per_kill(rig.kills)
     assert not problems, "\n".join(problems) + "\n" + report

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.harness.daemon import PAGER
-from tests.harness.fake_twilio import FakeTwilio
+from tests.harness.fake_twilio import FakeTwilio, TwilioRequest
 
 #: The first line of a bundled SMS (relay.bundle_body / render.sms_bundle).
 _BUNDLE_HEADER = re.compile(r"^\d+ (pager messages|pages|alerts):$")
@@ -151,7 +151,7 @@ class Reconciliation:
     unfinished: list[Row] = field(default_factory=list)
     missing: list[Row] = field(default_factory=list)
     duplicates: list[tuple[Row, list[float]]] = field(default_factory=list)
-    sent_though_cancelled: list[tuple[Row, float]] = field(default_factory=list)
+    delivered_though_unsent: list[tuple[Row, float]] = field(default_factory=list)
     unexplained: list[Item] = field(default_factory=list)
     failed_without_fallback: list[Row] = field(default_factory=list)
 
@@ -197,8 +197,8 @@ class Reconciliation:
             f"outbox rows: {len(self.rows)} {dict(states)}; received items: {len(self.items)}",
             f"lost: {len(self.lost)} (unfinished {len(self.unfinished)}, never received"
             f" {len(self.missing)}, failed without fallback {len(self.failed_without_fallback)})",
-            f"duplicates: {len(self.duplicates)}; sent though cancelled:"
-            f" {len(self.sent_though_cancelled)}; unexplained: {len(self.unexplained)}",
+            f"duplicates: {len(self.duplicates)}; delivered though the store says not sent:"
+            f" {len(self.delivered_though_unsent)}; unexplained: {len(self.unexplained)}",
         ]
         for label, entries in (
             ("unfinished", self.unfinished),
@@ -207,7 +207,7 @@ class Reconciliation:
         ):
             lines += [f"  {label}: {row}" for row in entries[:10]]
         lines += [f"  duplicate: {row} at {[round(a, 3) for a in at]}" for row, at in self.duplicates[:10]]
-        lines += [f"  sent though cancelled: {row} at {at:.3f}" for row, at in self.sent_though_cancelled[:10]]
+        lines += [f"  delivered though the store says not sent: {row} at {at:.3f}" for row, at in self.delivered_though_unsent[:10]]
         lines += [f"  unexplained: {item}" for item in self.unexplained[:10]]
         return "\n".join(lines)
 
@@ -243,7 +243,7 @@ def reconcile(rows: Sequence[Row], items: Sequence[Item]) -> Reconciliation:
                 row = min(delivered, key=lambda r: abs(result.deliveries[r.id][0] - at))
                 result.deliveries[row.id].append(at)
             elif others:
-                result.sent_though_cancelled.append((others[0], at))
+                result.delivered_though_unsent.append((others[0], at))
             else:
                 result.unexplained.append(Item(key[0], key[1], key[2], at))
     for row in sent:
@@ -266,6 +266,44 @@ def reconcile(rows: Sequence[Row], items: Sequence[Item]) -> Reconciliation:
 def _fallback_pointless(row: Row) -> bool:
     """Engine rule: an email about anything but a page, handoff or status has no fallback."""
     return row.channel == "email" and row.kind not in ("page", "handoff", "remind", "overdue")
+
+
+def attempts_by_row(
+    rows: Sequence[Row], requests: Iterable[TwilioRequest]
+) -> dict[int, list[tuple[float, int]]]:
+    """Every request to Twilio that carried each SMS or call row: (arrival, HTTP status).
+
+    A plain SMS carries the row whose body it is; a bundle carries each row whose bundle
+    line it lists; a call carries the row whose token its answer URL names.
+    """
+    by_body: dict[tuple[str, str], list[Row]] = collections.defaultdict(list)
+    by_line: dict[tuple[str, str], list[Row]] = collections.defaultdict(list)
+    by_token: dict[str, Row] = {}
+    for row in rows:
+        if row.channel == "sms":
+            by_body[(row.address, row.body)].append(row)
+            by_line[(row.address, row.line())].append(row)
+        elif row.channel == "voice":
+            by_token[row.token] = row
+    out: dict[int, list[tuple[float, int]]] = collections.defaultdict(list)
+    for request in requests:
+        to = request.to or ""
+        carried: list[Row] = []
+        if request.kind == "sms":
+            body = request.body or ""
+            lines = body.split("\n")
+            if len(lines) > 1 and _BUNDLE_HEADER.match(lines[0]):
+                for line in lines[1:]:
+                    carried += by_line.get((to, line), [])
+            else:
+                carried += by_body.get((to, body), [])
+        else:
+            found = _TOKEN.search(request.url or "")
+            if found and found.group(1) in by_token:
+                carried.append(by_token[found.group(1)])
+        for row in carried:
+            out[row.id].append((request.at, request.status))
+    return dict(out)
 
 
 # --- decisions --------------------------------------------------------------------------------

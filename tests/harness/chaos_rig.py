@@ -303,6 +303,8 @@ class Rig:
     #: each kill -9 as (monotonic before the signal, monotonic once the process was reaped).
     kills: list[tuple[float, float]] = field(default_factory=list)
     starts: int = 0
+    #: where the store lives when the config names one (default: config_dir/state/pager.db).
+    store_file: Path | None = None
     _session: aiohttp.ClientSession | None = field(default=None, repr=False)
 
     @property
@@ -311,7 +313,7 @@ class Rig:
 
     @property
     def db_path(self) -> Path:
-        return self.config_dir / "state" / "pager.db"
+        return self.store_file or self.config_dir / "state" / "pager.db"
 
     # -- lifecycle --
 
@@ -384,13 +386,14 @@ class Rig:
     def log_lines(self, text: str, since: int = 0) -> list[str]:
         return [line for line in self.daemon.lines_since(since) if text in line]
 
-    def settled(self) -> bool:
-        """Nothing left to do: every ticket closed, owned or past its ladder; outbox empty;
-        no deadline overdue."""
+    def settled(self, *, ladders_done: bool = True) -> bool:
+        """Nothing left to do: the outbox is empty and no deadline is overdue; with
+        ``ladders_done``, also every ticket closed, owned or past its last rung."""
         now = time.time()
-        for state in self.tickets().values():
-            if not (state["closed"] or state["owner"] or state["exhausted"]):
-                return False
+        if ladders_done:
+            for state in self.tickets().values():
+                if not (state["closed"] or state["owner"] or state["exhausted"]):
+                    return False
         busy = self.query("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')")
         overdue = self.query("SELECT COUNT(*) FROM timers WHERE due <= ?", now - 1.0)
         return busy[0][0] == 0 and overdue[0][0] == 0
@@ -420,7 +423,8 @@ async def build_rig(
 ) -> Rig:
     """Write a config dir under ``workdir`` for these parts and (optionally) start the daemon.
 
-    ``smtp_port`` overrides the SMTP server's port (e.g. a proxy in front of it).
+    ``smtp_port`` overrides the SMTP server's port (e.g. a proxy in front of it);
+    ``store`` is ``sqlite:/absolute/path.db`` or None for the default.
     """
     config_dir = workdir
     config_dir.mkdir(parents=True, exist_ok=True)
@@ -446,6 +450,7 @@ async def build_rig(
         smtp=smtp,
         http_port=http_port,
         daemon=DaemonProcess(config_dir, env=env),
+        store_file=Path(store.removeprefix("sqlite:")) if store else None,
     )
     if start:
         await rig.start()
