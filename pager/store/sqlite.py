@@ -109,13 +109,47 @@ def path_from_url(url: str) -> Path:
     return Path(rest)
 
 
+class Checkpointer:
+    """Checkpoints the WAL from its own thread and connection (see SqliteStore)."""
+
+    def __init__(self, path: Path, interval: float = 1.0) -> None:
+        self.path = path
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pager-checkpoint", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        db = sqlite3.connect(str(self.path), isolation_level=None, timeout=10.0)
+        try:
+            while not self._stop.wait(self.interval):
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            db.close()
+
+
 class SqliteStore:
     """One connection; every public method must run inside :meth:`transaction` or is one.
 
     Not safe for concurrent use from several threads: the daemon confines it to one.
     """
 
-    def __init__(self, path: str | Path, *, synchronous: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: str | None = None,
+        checkpoint_in_background: bool = False,
+    ) -> None:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,6 +163,10 @@ class SqliteStore:
             self.db.execute(f"PRAGMA synchronous={sync.upper()}")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA busy_timeout=10000")
+            if checkpoint_in_background:
+                # Checkpoints fsync; done by Checkpointer's own connection and thread, they
+                # never stall a transaction of the daemon's store thread.
+                self.db.execute("PRAGMA wal_autocheckpoint=0")
             migrate(self.db)
         except (sqlite3.Error, OSError, SchemaTooNew) as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
