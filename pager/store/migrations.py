@@ -61,7 +61,8 @@ MIGRATIONS: tuple[str, ...] = (
         error TEXT
     );
     CREATE INDEX outbox_pending ON outbox(state, not_before);
-    CREATE INDEX outbox_ticket ON outbox(ticket_id);
+    CREATE INDEX outbox_ticket ON outbox(ticket_id, state);
+    CREATE INDEX outbox_person ON outbox(person, channel, state);
     CREATE INDEX outbox_token ON outbox(token);
     CREATE TABLE audit (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
