@@ -106,8 +106,10 @@ class Daemon:
         bridge = MqttBridge(settings.mqtt, on_message=self._on_message)
         self.ingest = Ingest(
             service=service,
+            # Ticket state (retained) goes at QoS 0: the next change republishes it, and
+            # it halves the broker round trips per event. Dead letters go at QoS 1.
             bridge_publish=lambda topic, payload, retain: bridge.publish(
-                topic, payload, retain=retain
+                topic, payload, retain=retain, qos=0 if retain else 1
             ),
             settings=settings.mqtt,
             metrics=self.metrics,

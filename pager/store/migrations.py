@@ -60,10 +60,10 @@ MIGRATIONS: tuple[str, ...] = (
         code TEXT,
         error TEXT
     );
-    CREATE INDEX outbox_pending ON outbox(state, not_before);
-    CREATE INDEX outbox_ticket ON outbox(ticket_id, state);
-    CREATE INDEX outbox_person ON outbox(person, channel, state);
-    CREATE INDEX outbox_token ON outbox(token);
+    CREATE INDEX outbox_pending ON outbox(not_before) WHERE state = 'pending';
+    CREATE INDEX outbox_ticket ON outbox(ticket_id) WHERE state = 'pending';
+    CREATE INDEX outbox_person ON outbox(person, channel) WHERE state = 'pending';
+    CREATE INDEX outbox_token ON outbox(token) WHERE token != '';
     CREATE TABLE audit (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         ticket_id TEXT NOT NULL,

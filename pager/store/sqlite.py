@@ -362,7 +362,7 @@ class SqliteStore:
     def pending_messages(self, now: datetime, limit: int = 200) -> list[OutboxRow]:
         rows = self.db.execute(
             f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = 'pending' AND not_before <= ?"
-            " ORDER BY id LIMIT ?",
+            " ORDER BY not_before, id LIMIT ?",
             (ts(now), limit),
         ).fetchall()
         return [OutboxRow(*r) for r in rows]
@@ -389,7 +389,7 @@ class SqliteStore:
 
     def message_by_token(self, token: str) -> OutboxRow | None:
         row = self.db.execute(
-            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE token = ?", (token,)
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE token = ? AND token != ''", (token,)
         ).fetchone()
         return None if row is None else OutboxRow(*row)
 
