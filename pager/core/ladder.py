@@ -18,7 +18,6 @@ An input that cannot apply raises :class:`Rejected` and leaves everything unchan
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -190,6 +189,17 @@ class TicketState:
     paged: tuple[str, ...] = ()
 
 
+_STATE_FIELDS = tuple(TicketState.__slots__)
+
+
+def _clone(state: TicketState) -> TicketState:
+    """A shallow copy (every field is immutable, so this is the whole state)."""
+    twin: TicketState = object.__new__(TicketState)
+    for name in _STATE_FIELDS:
+        object.__setattr__(twin, name, getattr(state, name))
+    return twin
+
+
 @dataclass(slots=True)
 class Outcome:
     state: TicketState
@@ -232,7 +242,7 @@ def step(state: TicketState | None, inp: Input, now: datetime, policy: Policy) -
         return _Machine.opened(inp.event, now, policy)
     if state is None:
         raise Rejected("unknown ticket (no opened event seen)")
-    machine = _Machine(copy.copy(state), now, policy)
+    machine = _Machine(_clone(state), now, policy)
     if state.closed:
         if isinstance(inp, Tick):
             return machine.outcome()
