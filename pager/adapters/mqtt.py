@@ -23,6 +23,7 @@ letters kept while the process dies are lost, but each was logged with its reaso
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import ssl
@@ -40,6 +41,8 @@ log = logging.getLogger("pager.mqtt")
 
 #: Dead letters kept while disconnected; beyond this the oldest are dropped (and logged).
 DEAD_LETTER_QUEUE_MAX: Final = 10_000
+#: Events handled at once before the bridge stops reading more (bounds memory).
+MAX_IN_FLIGHT: Final = 256
 #: Seconds between keepalive pings; a dead broker is noticed within ~1.5x this.
 KEEPALIVE: Final = 30
 #: Seconds a connect, subscribe or publish may take before the connection counts as broken.
@@ -242,17 +245,31 @@ class MqttBridge:
             self._client = client
             self._connected.set()
             log.info("mqtt: connected to %s as %r", a, self.settings.client_id)
-            async for message in client.messages:
-                if not self._consuming:
-                    continue  # unacknowledged: the broker redelivers it to the next run
-                await self._deliver(client, message)
-            raise aiomqtt.MqttError("message stream ended")
+            # Messages are handled concurrently (so a burst shares store commits) but
+            # acknowledged strictly in arrival order, each after its own commit. The
+            # handlers enqueue their store jobs in arrival order, so one ticket's events
+            # are still applied in the order the broker delivered them.
+            in_flight: asyncio.Queue[tuple[asyncio.Task[None], aiomqtt.Message]] = asyncio.Queue(
+                maxsize=MAX_IN_FLIGHT
+            )
+            acker = asyncio.create_task(self._ack_in_order(client, in_flight))
+            try:
+                async for message in client.messages:
+                    if not self._consuming:
+                        continue  # unacknowledged: the broker redelivers it to the next run
+                    handler = asyncio.create_task(self._handle(message))
+                    await in_flight.put((handler, message))
+                raise aiomqtt.MqttError("message stream ended")
+            finally:
+                acker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await acker
 
     def _mark_disconnected(self) -> None:
         self._client = None
         self._connected.clear()
 
-    async def _deliver(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+    async def _handle(self, message: aiomqtt.Message) -> None:
         topic = message.topic.value
         try:
             await self._on_message(topic, _as_bytes(message.payload))
@@ -260,6 +277,18 @@ class MqttBridge:
             log.exception(
                 "mqtt: handler failed on a message from %s; acknowledging it anyway", topic
             )
+
+    async def _ack_in_order(
+        self,
+        client: aiomqtt.Client,
+        in_flight: asyncio.Queue[tuple[asyncio.Task[None], aiomqtt.Message]],
+    ) -> None:
+        while True:
+            handler, message = await in_flight.get()
+            await asyncio.shield(handler)
+            self._ack(client, message)
+
+    def _ack(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
         if message.qos > 0:
             try:
                 client._client.ack(message.mid, message.qos)
