@@ -289,8 +289,8 @@ def write_fanout_config(
     rotation ``fanout`` with a region per person (no hours, so always covering); one
     ladder, tier ``bench`` severity 1: high urgency, 24x7, respond within a day, two
     rungs both paging the fan-out rotation. Tier ``quiet`` is low urgency on a calendar
-    that opens in three days: its tickets page nobody meanwhile. Sending rate and per-person limits are set
-    out of the way unless ``settings`` says otherwise.
+    that opens in three days: its tickets page nobody meanwhile. Sending rate and
+    per-person limits are set out of the way unless ``settings`` says otherwise.
     """
     dest.mkdir(parents=True, exist_ok=True)
     roster = {
@@ -381,29 +381,6 @@ def fanout_event(
 
 
 # --- processes -------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def broker(workdir: Path) -> Iterator[Mosquitto]:
-    """A Mosquitto of our own (no queue limit, TCP_NODELAY), stopped afterwards."""
-    mosquitto = Mosquitto(workdir / "broker")
-    mosquitto.start()
-    try:
-        yield mosquitto
-    finally:
-        mosquitto.stop()
-
-
-@contextlib.contextmanager
-def daemon(config_dir: Path, *, timeout: float = 60.0) -> Iterator[DaemonProcess]:
-    """``pager run -c DIR`` until ready; SIGTERM (then SIGKILL) afterwards."""
-    proc = DaemonProcess(config_dir)
-    try:
-        proc.start(timeout=timeout)
-        yield proc
-    finally:
-        with contextlib.suppress(Exception):
-            proc.stop(timeout=20)
 
 
 @dataclass(frozen=True, slots=True)
@@ -687,7 +664,9 @@ class Stack:
         settings = yaml.safe_load((self.config / "pager.yaml").read_text())
         return int(str(settings["http"]["listen"]).rsplit(":", 1)[1])
 
-    def start_daemon(self, *, env: Mapping[str, str] | None = None, wait: bool = True) -> DaemonProcess:
+    def start_daemon(
+        self, *, env: Mapping[str, str] | None = None, wait: bool = True
+    ) -> DaemonProcess:
         self.daemon = DaemonProcess(self.config, env=env)
         self.daemon.start(wait_ready=wait, timeout=120)
         return self.daemon
@@ -751,7 +730,10 @@ def wait_until(
 
 
 async def await_until(
-    predicate: Callable[[], bool], *, timeout: float, interval: float = 0.05
+    predicate: Callable[[], bool],
+    *,
+    timeout: float,  # noqa: ASYNC109  (a poll bound, reported back, not a cancellation)
+    interval: float = 0.05,
 ) -> tuple[bool, float]:
     """:func:`wait_until` for a coroutine: sleeps on the loop between polls."""
     started = time.monotonic()

@@ -151,9 +151,7 @@ def core_steps(opts: Options) -> Outcome:
     """``step()`` for ``opened`` events, then up to four deadline ticks per ticket."""
     policy = Policy(example_config())
     tickets = opts.scale(20_000, 5_000)
-    opened = [
-        parse_event(json.dumps(e)) for e in week_of_tickets(tickets) if e["type"] == "opened"
-    ]
+    opened = [parse_event(json.dumps(e)) for e in week_of_tickets(tickets) if e["type"] == "opened"]
     # Warm the rotation and calendar caches the way a running daemon has them warm.
     for event in opened[:500]:
         step(None, EventInput(event), event.at, policy)

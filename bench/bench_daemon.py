@@ -73,7 +73,9 @@ async def _latency_runs(parts: Stack, duration: float) -> dict[str, Any]:
         first = 1000
         for rate in RATES:
             await asyncio.sleep(1.0)
-            cpu_before = cpu_seconds(parts.daemon.proc.pid) if parts.daemon and parts.daemon.proc else 0.0
+            cpu_before = (
+                cpu_seconds(parts.daemon.proc.pid) if parts.daemon and parts.daemon.proc else 0.0
+            )
             started = time.monotonic()
             sent = await pub.open_loop(make, rate=rate, duration=duration, first=first)
             publish_span = time.monotonic() - started
@@ -86,7 +88,9 @@ async def _latency_runs(parts: Stack, duration: float) -> dict[str, Any]:
             complete, waited = await await_until(arrived, timeout=60, interval=0.1)
             arrivals = first_arrivals(sink.requests())
             latencies = [arrivals[t] - pub.sent[t] for t in wanted if t in arrivals]
-            cpu_after = cpu_seconds(parts.daemon.proc.pid) if parts.daemon and parts.daemon.proc else 0.0
+            cpu_after = (
+                cpu_seconds(parts.daemon.proc.pid) if parts.daemon and parts.daemon.proc else 0.0
+            )
             out[str(rate)] = {
                 "offered_per_s": rate,
                 "published": sent,
@@ -218,7 +222,12 @@ def _relay_drain(parts: Stack, messages: int) -> dict[str, Any]:
     )
     del started
     parts.stop_daemon()
-    return {"messages": messages, "all_sent": done, "seconds": seconds, "per_second": messages / seconds}
+    return {
+        "messages": messages,
+        "all_sent": done,
+        "seconds": seconds,
+        "per_second": messages / seconds,
+    }
 
 
 def throughput(opts: Options) -> Outcome:

@@ -99,7 +99,7 @@ def _calibrate(config: Path, work: Path, people: int) -> float:
     shutil.copytree(config, scratch)
     shutil.rmtree(scratch / "state", ignore_errors=True)
     now = time.time()
-    summary = prefill(str(scratch), 2000, people, first_now=now - 60, last_now=now)
+    summary = prefill(str(scratch), 5000, people, first_now=now - 60, last_now=now)
     shutil.rmtree(scratch)
     return float(summary["per_second"])
 
@@ -114,7 +114,7 @@ def timers(opts: Options) -> Outcome:
         rate = _calibrate(parts.config, work, people)
         estimate = tickets / rate
         # The first deadline: after the pre-fill (with room to spare) and a daemon start.
-        first_due = time.time() + estimate * 1.4 + 20.0
+        first_due = time.time() + estimate * 2.0 + 20.0
         fill = prefill(
             str(parts.config),
             tickets,
@@ -135,8 +135,10 @@ def timers(opts: Options) -> Outcome:
         )
         # Until every pre-filled deadline has fired (each moves on to rung 2's, +30m).
         fired, _ = wait_until(
-            lambda: time.time() > last_due
-            and count(parts.db, "SELECT COUNT(*) FROM timers WHERE due <= ?", (last_due,)) == 0,
+            lambda: (
+                time.time() > last_due
+                and count(parts.db, "SELECT COUNT(*) FROM timers WHERE due <= ?", (last_due,)) == 0
+            ),
             timeout=max(0.0, last_due - time.time()) + 180,
             interval=0.5,
         )
@@ -222,8 +224,7 @@ def restart(opts: Options) -> Outcome:
         t0, epoch0, ready_s = _start_timed(parts, listener)
         due_now = count(parts.db, "SELECT COUNT(*) FROM timers WHERE due <= ?", (epoch0,))
         fired, fired_s = wait_until(
-            lambda: count(parts.db, "SELECT COUNT(*) FROM timers WHERE due <= ?", (epoch0,))
-            == 0,
+            lambda: count(parts.db, "SELECT COUNT(*) FROM timers WHERE due <= ?", (epoch0,)) == 0,
             timeout=600,
             interval=0.05,
         )

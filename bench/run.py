@@ -8,7 +8,8 @@ scenario failed (a missed target is not a failure: it is what was measured).
 
 Scenarios are collected from the ``SCENARIOS`` mapping (name -> ``(Options) -> Outcome``)
 of every ``bench/bench_*.py`` module that has one, in the order of :data:`ORDER`, then
-any others by name.
+any others by name. A module with ``measure(quick) -> (figures, details)`` instead (the
+rotation engine's ``bench_rotation``) becomes the scenario named after the module.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import pkgutil
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from bench.bench_common import RESULTS, WORK, Figure, Options, Outcome, Scenario
 #: The order of a full run: cheap and in-process first, the long daemon runs last.
 ORDER = (
     "core_steps",
+    "rotation",
     "store_ingest",
     "simulate_10k",
     "memory_per_ticket",
@@ -49,15 +53,38 @@ def discover() -> dict[str, Scenario]:
             continue
         module = importlib.import_module(f"bench.{module_info.name}")
         scenarios = getattr(module, "SCENARIOS", None)
+        measure = getattr(module, "measure", None)
         if isinstance(scenarios, dict):
             found.update(scenarios)
+        elif callable(measure):
+            found[module_info.name.removeprefix("bench_")] = _from_measure(measure)
     ordered = {name: found[name] for name in ORDER if name in found}
     ordered.update({name: found[name] for name in sorted(found) if name not in ordered})
     return ordered
 
 
+def _from_measure(measure: Callable[[bool], tuple[list[Any], dict[str, Any]]]) -> Scenario:
+    """A scenario around ``measure(quick) -> (figures, details)``.
+
+    Its figures need ``name``, ``value``, ``unit`` and may have ``target``, ``ok`` and
+    ``wall`` (the same figure from wall time, kept in the details).
+    """
+
+    def scenario(opts: Options) -> Outcome:
+        figures, details = measure(opts.quick)
+        converted = [
+            Figure(f.name, f.value, f.unit, getattr(f, "target", ""), getattr(f, "ok", None))
+            for f in figures
+        ]
+        walls = {f.name: getattr(f, "wall", None) for f in figures}
+        return Outcome(figures=converted, details={**details, "wall": walls})
+
+    return scenario
+
+
 def run_one(name: str, scenario: Scenario, opts: Options, machine: dict[str, Any]) -> Outcome:
     started_at = datetime.now(UTC)
+    load_before = os.getloadavg()
     started = time.perf_counter()
     error: str | None = None
     try:
@@ -71,6 +98,9 @@ def run_one(name: str, scenario: Scenario, opts: Options, machine: dict[str, Any
         "quick": opts.quick,
         "started_at": started_at.isoformat(timespec="seconds"),
         "elapsed_s": round(elapsed, 2),
+        # Other work on the machine skews every figure: the 1-minute load before and after.
+        "load_before": round(load_before[0], 2),
+        "load_after": round(os.getloadavg()[0], 2),
         "machine": machine,
         **outcome.to_json(),
         "error": error,

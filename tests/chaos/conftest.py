@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,21 +53,30 @@ def chaos_seed() -> int:
 
 @pytest.fixture
 async def stamped_smtp() -> AsyncIterator[StampedSmtpServer]:
-    async with StampedSmtpServer() as server:
+    server = StampedSmtpServer()
+    await server.start()
+    try:
         yield server
+    finally:
+        await server.close()
 
 
-MakeRig = Callable[..., Any]
+#: ``await make_rig(**options) -> Rig`` (see the fixture).
+MakeRig = Callable[..., Awaitable[Rig]]
 
 
 @pytest.fixture
 async def make_rig(
+    request: pytest.FixtureRequest,
     tmp_path: Path,
     mosquitto: Mosquitto,
     fake_twilio: FakeTwilio,
     stamped_smtp: StampedSmtpServer,
 ) -> AsyncIterator[MakeRig]:
-    """``await make_rig(broker=None, **build_rig options)``; every daemon is stopped after."""
+    """``await make_rig(broker=None, **build_rig options)``; every daemon is stopped after.
+
+    With ``PAGER_CHAOS_LOGDIR=DIR`` each daemon's whole output is saved there.
+    """
     rigs: list[Rig] = []
 
     async def make(*, broker: Mosquitto | None = None, **options: Any) -> Rig:
@@ -81,11 +90,15 @@ async def make_rig(
         rigs.append(rig)
         return rig
 
+    logdir = os.environ.get("PAGER_CHAOS_LOGDIR")
     try:
         yield make
     finally:
         for index, rig in enumerate(rigs):
             await rig.close()
+            if logdir:  # the whole output, for digging into a failure
+                name = f"{request.node.name}-pager-{index}.log"
+                (Path(logdir) / name).write_text(rig.daemon.output() + "\n")
             # Captured by pytest; shown only when the test failed.
             print(f"--- pager-{index} output (last 300 lines) ---")
             print("\n".join(rig.daemon.lines[-300:]))

@@ -11,6 +11,7 @@ exactly what the outbox says.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
 from collections.abc import Callable
@@ -32,6 +33,10 @@ async def health_log(rig: Rig, samples: list[tuple[float, int]], stop: asyncio.E
             status = 0
         samples.append((time.monotonic(), status))
         await asyncio.sleep(0.1)
+
+
+def seen_since(samples: list[tuple[float, int]], since: float, status: int) -> bool:
+    return any(t > since and s == status for t, s in samples)
 
 
 async def run_outages(
@@ -78,7 +83,7 @@ async def run_outages(
             await broker.astop()
             # 503 while disconnected (the daemon notices the closed connection at once).
             await until(
-                lambda down=down: any(t > down and s == 503 for t, s in samples),
+                functools.partial(seen_since, samples, down, 503),
                 timeout=5,
                 what="/healthz 503 after the broker stopped",
             )
@@ -87,7 +92,7 @@ async def run_outages(
             windows.append((down, up))
             await broker.astart()
             await until(
-                lambda up=up: any(t > up and s == 200 for t, s in samples),
+                functools.partial(seen_since, samples, up, 200),
                 timeout=30,
                 what="/healthz 200 after the broker came back",
             )
@@ -106,9 +111,7 @@ async def run_outages(
     assert await rig.stop() == 0
 
     assert len(publisher.published) >= len(sent), "the publisher lost track of a message"
-    committed = rig.query(
-        "SELECT COUNT(*) FROM events WHERE ticket_id LIKE ?", f"{prefix}-%"
-    )[0][0]
+    committed = rig.query("SELECT COUNT(*) FROM events WHERE ticket_id LIKE ?", f"{prefix}-%")[0][0]
     assert committed == len(set(sent)), f"{committed} events committed, {len(sent)} published"
     for down, up in windows:
         during = [s for t, s in samples if down + 0.5 < t < up]
@@ -122,7 +125,7 @@ async def run_outages(
         assert escalations, f"no escalation SMS while the broker was down ({down:.1f}-{up:.1f})"
 
     rows = load_rows(rig.db_path)
-    items = received_items(rig.twilio, zip(rig.smtp.messages, rig.smtp.arrivals, strict=True))
+    items = received_items(rig.twilio.requests, rig.mails())
     result = reconcile(rows, items)
     assert not result.lost, result.summary()
     assert not result.duplicates, result.summary()
@@ -148,5 +151,3 @@ async def test_broker_restarts_under_load_long(
     await run_outages(
         make_rig, mosquitto_factory, chaos_seed, outages=6, stream_seconds=80.0, rate=5.0
     )
-
-

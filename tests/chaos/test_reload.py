@@ -39,7 +39,9 @@ def phone_of(version: int) -> str:
 
 
 def write_valid(config_dir: Path, version: int) -> None:
-    write_yaml(config_dir / "people.yaml", people_doc(ana_phone=phone_of(version), voice_after=None))
+    write_yaml(
+        config_dir / "people.yaml", people_doc(ana_phone=phone_of(version), voice_after=None)
+    )
     write_yaml(config_dir / "rotations" / "eng.yaml", rotation_doc())
     write_yaml(config_dir / "ladders" / "support.yaml", ladder_doc(ack_within="1h"))
 
@@ -141,7 +143,7 @@ async def run_storm(make_rig: MakeRig, sighups: int) -> None:
     assert not missing, f"{len(missing)} tickets opened during the storm were never paged"
     result = reconcile(
         load_rows(rig.db_path),
-        received_items(rig.twilio, zip(rig.smtp.messages, rig.smtp.arrivals, strict=True)),
+        received_items(rig.twilio.requests, rig.mails()),
     )
     assert not result.lost and not result.duplicates and not result.unexplained, result.summary()
     assert "Traceback" not in rig.daemon.output()

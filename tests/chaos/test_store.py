@@ -12,6 +12,7 @@ committed, their pages sent, and the providers received exactly what the outbox 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from pathlib import Path
 
@@ -50,17 +51,18 @@ async def trouble_cycle(
         ids.append(event["event_id"])
 
     # Two sends in flight when the store goes: one the provider will accept, one it will
-    # refuse (500), both answered only after the trouble began.
+    # refuse (500), both answered only after the trouble began. One ticket at a time, so
+    # that the two SMS are two requests, not one bundle.
     rig.twilio.push_fault(Fault(delay=1.5), times=1)
     rig.twilio.push_fault(Fault(status=500, delay=1.5), times=1)
-    inflight_before = len(rig.twilio.requests)
-    publish(f"{prefix}-inflight-a")
-    publish(f"{prefix}-inflight-b")
-    await until(
-        lambda: len([r for r in rig.twilio.requests[inflight_before:] if r.kind == "sms"]) >= 2,
-        timeout=10,
-        what="both in-flight SMS reached the provider",
-    )
+    for name in ("inflight-a", "inflight-b"):
+        before = len(rig.twilio.requests)
+        publish(f"{prefix}-{name}")
+        await until(
+            functools.partial(_sms_since, rig, before),
+            timeout=10,
+            what=f"the SMS of {prefix}-{name} at the provider",
+        )
     mark = rig.daemon.mark()
     began = time.monotonic()
     fault.begin()
@@ -97,6 +99,10 @@ async def trouble_cycle(
     return ids
 
 
+def _sms_since(rig: Rig, index: int) -> bool:
+    return any(r.kind == "sms" for r in rig.twilio.requests[index:])
+
+
 async def _health_is(rig: Rig, status: int) -> bool:
     try:
         return await rig.healthz() == status
@@ -113,9 +119,7 @@ async def run_store_trouble(
     publisher: EventPublisher | None = None
     problems: list[str] = []
     try:
-        rig = await make_rig(
-            store=f"sqlite:{fault.store_path}", ack_within="1h", voice_after=None
-        )
+        rig = await make_rig(store=f"sqlite:{fault.store_path}", ack_within="1h", voice_after=None)
         publisher = EventPublisher(rig.broker)
         publisher.start()
         ids: list[str] = []
@@ -142,7 +146,7 @@ async def run_store_trouble(
             await rig.close()
         fault.cleanup()
 
-    items = received_items(rig.twilio, zip(rig.smtp.messages, rig.smtp.arrivals, strict=True))
+    items = received_items(rig.twilio.requests, rig.mails())
     result = reconcile(rows, items)
     print(result.summary())
     if result.lost or result.duplicates or result.unexplained:

@@ -25,7 +25,6 @@ class TcpRelay:
         self.target_host = target_host
         self.target_port = target_port
         self.port = port or free_port()
-        self.refused_while_down = 0
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
 
@@ -63,9 +62,7 @@ class TcpRelay:
         assert task is not None
         self._pipes.add(task)
         try:
-            await asyncio.gather(
-                _pump(reader, upstream_writer), _pump(upstream_reader, writer)
-            )
+            await asyncio.gather(_pump(reader, upstream_writer), _pump(upstream_reader, writer))
         finally:
             self._pipes.discard(task)
             for w in (writer, upstream_writer):

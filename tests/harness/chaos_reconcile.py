@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import itertools
 import json
 import re
 import sqlite3
@@ -30,13 +31,15 @@ from pathlib import Path
 from typing import Any
 
 from tests.harness.daemon import PAGER
-from tests.harness.fake_twilio import FakeTwilio, TwilioRequest
+from tests.harness.fake_twilio import TwilioRequest
 
 #: The first line of a bundled SMS (relay.bundle_body / render.sms_bundle).
 _BUNDLE_HEADER = re.compile(r"^\d+ (pager messages|pages|alerts):$")
 _BUNDLE_FOOTER = re.compile(r"^Reply .*(ACK ALL|ack all)", re.IGNORECASE)
 _TOKEN = re.compile(r"/twilio/voice/answer/([A-Za-z0-9_-]+)")
 #: Audit actions that are notifications (they carry ``to`` and ``via``).
+#: Twilio refuses a longer SMS body (error 21617); FakeTwilio does not check it.
+TWILIO_MAX_BODY = 1600
 NOTIFY_ACTIONS = frozenset(
     {"page", "inform", "remind", "overdue", "handoff", "unacknowledged", "closed"}
 )
@@ -100,14 +103,16 @@ def load_rows(db_path: Path) -> list[Row]:
     return [Row(*r) for r in rows]
 
 
-def received_items(twilio: FakeTwilio, mails: Iterable[tuple[Any, float]]) -> list[Item]:
+def received_items(
+    requests: Iterable[TwilioRequest], mails: Iterable[tuple[Any, float]]
+) -> list[Item]:
     """Every accepted SMS (bundles split into their lines), call and mail, with arrival times.
 
     ``mails`` pairs each received mail (anything with ``rcpt_tos`` and ``subject``) with
     its arrival time.
     """
     items: list[Item] = []
-    for request in twilio.requests:
+    for request in requests:
         if not request.accepted:
             continue
         to = request.to or ""
@@ -122,12 +127,23 @@ def received_items(twilio: FakeTwilio, mails: Iterable[tuple[Any, float]]) -> li
                 items.append(Item("sms", to, body, request.at))
         else:
             found = _TOKEN.search(request.url or "")
-            items.append(Item("voice", to, found.group(1) if found else request.url or "", request.at))
+            items.append(
+                Item("voice", to, found.group(1) if found else request.url or "", request.at)
+            )
     for mail, at in mails:
         subject = " ".join(str(mail.subject).split())
         for rcpt in mail.rcpt_tos:
             items.append(Item("email", rcpt, subject, at))
     return items
+
+
+def oversized_sms(requests: Iterable[TwilioRequest]) -> list[int]:
+    """Lengths of the accepted SMS bodies real Twilio would have refused as too long."""
+    return [
+        len(r.body or "")
+        for r in requests
+        if r.kind == "sms" and r.accepted and len(r.body or "") > TWILIO_MAX_BODY
+    ]
 
 
 def _keys(row: Row) -> tuple[tuple[str, str, str], ...]:
@@ -176,16 +192,17 @@ class Reconciliation:
         problems: list[str] = []
         slack = 0.5
         for row, arrivals in self.duplicates:
-            for first, again in zip(arrivals, arrivals[1:], strict=False):
+            for first, again in itertools.pairwise(arrivals):
                 explains = [
                     i
                     for i, (sent, reaped) in enumerate(kills)
                     if sent - window <= first <= reaped + slack and again > sent
                 ]
                 if not explains or row.attempts < 2:
+                    shown = [(round(a, 3), round(b, 3)) for a, b in kills]
                     problems.append(
                         f"{row} delivered at {first:.3f} and again at {again:.3f};"
-                        f" no kill explains it (kills {[(round(a, 3), round(b, 3)) for a, b in kills]})"
+                        f" no kill explains it (kills {shown})"
                     )
                     continue
                 per_kill[explains[-1]] += 1
@@ -206,8 +223,13 @@ class Reconciliation:
             ("failed without fallback", self.failed_without_fallback),
         ):
             lines += [f"  {label}: {row}" for row in entries[:10]]
-        lines += [f"  duplicate: {row} at {[round(a, 3) for a in at]}" for row, at in self.duplicates[:10]]
-        lines += [f"  delivered though the store says not sent: {row} at {at:.3f}" for row, at in self.delivered_though_unsent[:10]]
+        lines += [
+            f"  duplicate: {row} at {[round(a, 3) for a in at]}" for row, at in self.duplicates[:10]
+        ]
+        lines += [
+            f"  delivered though the store says not sent: {row} at {at:.3f}"
+            for row, at in self.delivered_though_unsent[:10]
+        ]
         lines += [f"  unexplained: {item}" for item in self.unexplained[:10]]
         return "\n".join(lines)
 
@@ -352,7 +374,9 @@ def touched_after(db_path: Path) -> dict[str, float]:
     with contextlib.closing(
         sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10.0)
     ) as db:
-        acks = db.execute("SELECT ticket_id, MIN(at) FROM audit WHERE action = 'ack' GROUP BY ticket_id")
+        acks = db.execute(
+            "SELECT ticket_id, MIN(at) FROM audit WHERE action = 'ack' GROUP BY ticket_id"
+        )
         cutoff = {ticket: float(at) for ticket, at in acks.fetchall()}
         closes = db.execute(
             "SELECT ticket_id, MIN(created_at) FROM outbox WHERE kind = 'closed' GROUP BY ticket_id"

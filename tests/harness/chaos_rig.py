@@ -26,7 +26,7 @@ import re
 import sqlite3
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +40,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from tests.harness.daemon import DaemonProcess, write_settings
 from tests.harness.fake_twilio import FakeTwilio
 from tests.harness.mosquitto import Mosquitto, free_port
-from tests.harness.smtp_server import SmtpServer
+from tests.harness.smtp_server import ReceivedMail, SmtpServer
 
 T = TypeVar("T")
 
@@ -101,7 +101,10 @@ def ladder_doc(*, ack_within: str = "2s") -> dict[str, Any]:
                         "status_every": "2h",
                         "urgency": "high",
                         "clock": "24x7",
-                    }
+                    },
+                    2: {"respond_within": "1h", "urgency": "high", "clock": "24x7"},
+                    3: {"respond_within": "3h", "urgency": "low", "clock": "business"},
+                    4: {"respond_within": "1 business day", "urgency": "low", "clock": "business"},
                 },
             }
         },
@@ -210,8 +213,19 @@ class EventPublisher:
             self._task = None
 
     async def drain(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
-        """Wait until every queued message was acknowledged by the broker."""
-        await until(lambda: not self._queue, timeout=timeout, what="the publisher's backlog")
+        """Wait until every queued message was acknowledged by the broker.
+
+        Raises what killed the publisher, if something did (e.g. a topic the broker
+        cannot take), and AssertionError on timeout.
+        """
+
+        def empty() -> bool:
+            if self._task is not None and self._task.done():
+                self._task.result()  # raises the publisher's own error
+                raise AssertionError("the publisher stopped")
+            return not self._queue
+
+        await until(empty, timeout=timeout, what="the publisher's backlog")
 
     async def _run(self) -> None:
         identifier = f"chaos-desk-{uuid.uuid4().hex[:8]}"
@@ -239,13 +253,16 @@ class EventPublisher:
 
 
 async def until(
-    check: Callable[[], T | None | bool],
+    check: Callable[[], T | bool | None],
     *,
     timeout: float = 10.0,  # noqa: ASYNC109  (polled; the loop keeps serving the fakes)
     what: str = "condition",
     interval: float = 0.05,
 ) -> T:
-    """Poll ``check`` until it returns something truthy and return that; AssertionError on timeout."""
+    """Poll ``check`` until it returns something truthy; return that.
+
+    Raises AssertionError naming ``what`` when ``timeout`` passes first.
+    """
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -365,6 +382,10 @@ class Rig:
         """The sample ``name`` with exactly ``labels`` (0 when absent)."""
         return (await self.metrics()).get((name, frozenset(labels.items())), 0.0)
 
+    def mails(self) -> list[tuple[ReceivedMail, float]]:
+        """Every mail the SMTP server accepted, with its arrival (monotonic)."""
+        return list(zip(self.smtp.messages, self.smtp.arrivals, strict=True))
+
     # -- the store --
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -375,13 +396,18 @@ class Rig:
             return db.execute(sql, params).fetchall()
 
     def tickets(self) -> dict[str, dict[str, Any]]:
-        return {tid: json.loads(state) for tid, state in self.query("SELECT ticket_id, state FROM tickets")}
+        return {
+            tid: json.loads(state)
+            for tid, state in self.query("SELECT ticket_id, state FROM tickets")
+        }
 
     def committed_event_ids(self) -> set[str]:
         return {row[0] for row in self.query("SELECT event_id FROM events")}
 
     def outbox_states(self) -> collections.Counter[str]:
-        return collections.Counter({s: n for s, n in self.query("SELECT state, COUNT(*) FROM outbox GROUP BY state")})
+        return collections.Counter(
+            {s: n for s, n in self.query("SELECT state, COUNT(*) FROM outbox GROUP BY state")}
+        )
 
     def log_lines(self, text: str, since: int = 0) -> list[str]:
         return [line for line in self.daemon.lines_since(since) if text in line]
@@ -396,15 +422,7 @@ class Rig:
                     return False
         busy = self.query("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')")
         overdue = self.query("SELECT COUNT(*) FROM timers WHERE due <= ?", now - 1.0)
-        return busy[0][0] == 0 and overdue[0][0] == 0
-
-
-RigFactory = Callable[..., Awaitable[Rig]]
-
-
-@contextlib.contextmanager
-def _noop() -> Iterator[None]:
-    yield
+        return int(busy[0][0]) == 0 and int(overdue[0][0]) == 0
 
 
 async def build_rig(

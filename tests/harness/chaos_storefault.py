@@ -66,7 +66,9 @@ class DiskFull:
 
     def prepare(self) -> None:
         self.mountpoint.mkdir(parents=True, exist_ok=True)
-        done = _run("mount", "-t", "tmpfs", "-o", f"size={self.size}", "tmpfs", str(self.mountpoint))
+        done = _run(
+            "mount", "-t", "tmpfs", "-o", f"size={self.size}", "tmpfs", str(self.mountpoint)
+        )
         if done.returncode != 0:
             raise RuntimeError(f"mount tmpfs failed: {done.stderr.strip()}")
         self._mounted = True
