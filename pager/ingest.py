@@ -221,7 +221,8 @@ def dead_letter_payload(*, reason: str, topic: str, payload: bytes, received: da
     if len(kept) < len(payload):
         body["truncated"] = True
         body["size"] = len(payload)
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    # ASCII-escaped: whatever a hostile payload holds, the dead letter is valid UTF-8.
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def _utf8_prefix(data: bytes, *, whole: bool) -> str | None:

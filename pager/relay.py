@@ -165,8 +165,11 @@ class Relay:
             self.sms_limit.take(person, now)
             # Everything already waiting for this person goes out as one SMS (bundling);
             # nothing is held back to wait for company.
+            # Only rows held back by a limit join the bundle; a row waiting out a retry
+            # backoff keeps its own schedule.
+            taken = {g.id for g in group}
             extra = [
-                r for r in store.pending_for(person, "sms") if r.id not in {g.id for g in group}
+                r for r in store.pending_for(person, "sms") if r.id not in taken and r.attempts == 0
             ]
             sends.append(_send(group + extra))
         for row in calls:
@@ -280,13 +283,27 @@ def _send(rows: list[OutboxRow]) -> Send:
     )
 
 
+#: Twilio refuses a message body longer than this.
+MAX_SMS_BODY = 1600
+
+
 def bundle_body(rows: list[OutboxRow]) -> str:
-    """Several waiting SMS for one person as one: each ticket with its code, ``ack all``."""
+    """Several waiting SMS for one person as one: each ticket with its code, ``ack all``.
+
+    Never longer than :data:`MAX_SMS_BODY`: past that, the rest is counted, not listed
+    (``ack all`` still covers every one of them).
+    """
     pages = [r for r in rows if r.code]
     others = [r for r in rows if not r.code]
-    lines = [f"{len(rows)} pager messages:"]
-    lines.extend(r.bundle_line for r in pages)
-    lines.extend(r.body for r in others)
-    if pages:
-        lines.append("Reply a code to ack one, ACK ALL for all")
-    return "\n".join(lines)
+    head = f"{len(rows)} pager messages:"
+    tail = "Reply a code to ack one, ACK ALL for all" if pages else ""
+    room = MAX_SMS_BODY - len(head) - len(tail) - 40
+    lines: list[str] = []
+    for item in [r.bundle_line for r in pages] + [r.body for r in others]:
+        if len(item) + 1 > room:
+            break
+        lines.append(item)
+        room -= len(item) + 1
+    if len(lines) < len(rows):
+        lines.append(f"...and {len(rows) - len(lines)} more")
+    return "\n".join([head, *lines, *([tail] if tail else [])])

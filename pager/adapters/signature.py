@@ -20,7 +20,10 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 def compute_signature(token: str, url: str, form: Mapping[str, str]) -> str:
     """Twilio's signature of a POST of ``form`` to ``url`` under ``token``."""
     payload = url + "".join(key + form[key] for key in sorted(form))
-    digest = hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()
+    # surrogatepass: a hostile path or form value must fail the check, not crash it
+    digest = hmac.new(
+        token.encode(), payload.encode("utf-8", "surrogatepass"), hashlib.sha1
+    ).digest()
     return base64.b64encode(digest).decode()
 
 
@@ -77,8 +80,8 @@ class TwilioSignature:
 
         A missing or empty signature is never valid. The comparison is constant-time.
         """
-        if not signature:
-            return False
+        if not signature or not signature.isascii():
+            return False  # Twilio's signatures are base64: anything else is forged
         given = signature.strip().encode()
         valid = False
         for url in _port_variants(self.url_for(path_qs)):

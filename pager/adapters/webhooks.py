@@ -162,7 +162,12 @@ class WebhookServer:
 
     async def _signed_form(self, request: web.Request) -> dict[str, str]:
         """The request's form when its Twilio signature is valid; 403 otherwise."""
-        form = await request.post()
+        try:
+            form = await request.post()
+        except (UnicodeError, ValueError, LookupError) as exc:
+            # Not UTF-8, a broken multipart body...: not something Twilio sends.
+            request[_OUTCOME] = "bad_request"
+            raise web.HTTPBadRequest(text=f"unreadable form body: {type(exc).__name__}\n") from None
         fields = {key: value for key, value in form.items() if isinstance(value, str)}
         if len(fields) != len(form) or not self._signature.is_valid(
             request.path_qs, fields, request.headers.get(SIGNATURE_HEADER)

@@ -105,8 +105,11 @@ def parse_instant(text: str) -> datetime:
     """
     if not _RFC3339.fullmatch(text):
         raise ValueError(f"not an RFC 3339 timestamp with offset: {text!r}")
-    parsed = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
-    return parsed.astimezone(UTC)
+    try:
+        parsed = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(f"not a valid instant: {text!r} ({exc})") from None
 
 
 def parse_event(payload: bytes | str) -> TicketEvent:
@@ -120,6 +123,8 @@ def parse_event(payload: bytes | str) -> TicketEvent:
         raise InvalidEvent(f"payload is not UTF-8: {exc.reason} at byte {exc.start}") from None
     except json.JSONDecodeError as exc:
         raise InvalidEvent(f"payload is not JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:
+        raise InvalidEvent("payload is nested too deeply") from None
     if not isinstance(data, dict):
         raise InvalidEvent(f"payload must be a JSON object, not {type(data).__name__}")
     return event_from_dict(cast(dict[str, Any], data))
@@ -159,9 +164,10 @@ def event_from_dict(data: dict[str, Any]) -> TicketEvent:
     region = _string(data, "region", 1, 64, problems)
     by = _string(data, "by", 1, 64, problems)
     if kind == "opened":
-        if severity is None and "severity" not in data:
+        # absent and null are both missing; a wrong type was reported by its parser
+        if data.get("severity") is None:
             problems.append("severity is required on opened")
-        if tier is None and "tier" not in data:
+        if data.get("tier") is None:
             problems.append("tier is required on opened")
     if rung is not None and kind not in (None, "escalated"):
         problems.append("rung is only allowed on escalated")
@@ -206,6 +212,11 @@ def _string(
         return None
     if not shortest <= len(value) <= longest:
         problems.append(f"{name} must be {shortest}-{longest} characters, not {len(value)}")
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800") decodes from JSON but is no text
+        problems.append(f"{name} contains an invalid character (a lone UTF-16 surrogate)")
         return None
     return value
 
