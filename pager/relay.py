@@ -171,7 +171,7 @@ class Relay:
             extra = [
                 r for r in store.pending_for(person, "sms") if r.id not in taken and r.attempts == 0
             ]
-            sends.append(_send(group + extra))
+            sends.append(_send(fit_bundle(group + extra)))
         for row in calls:
             at = max(self.call_rate.earliest(now), self.call_limit.earliest(row.person, now))
             if at > now:
@@ -287,23 +287,26 @@ def _send(rows: list[OutboxRow]) -> Send:
 MAX_SMS_BODY = 1600
 
 
-def bundle_body(rows: list[OutboxRow]) -> str:
-    """Several waiting SMS for one person as one: each ticket with its code, ``ack all``.
+def fit_bundle(rows: list[OutboxRow]) -> list[OutboxRow]:
+    """The longest prefix of ``rows`` whose bundle fits one Twilio message body.
 
-    Never longer than :data:`MAX_SMS_BODY`: past that, the rest is counted, not listed
-    (``ack all`` still covers every one of them).
+    The rest stay pending and go out in the next bundle (the first row always goes).
     """
+    taken = rows[:1]
+    for row in rows[1:]:
+        if len(bundle_body([*taken, row])) > MAX_SMS_BODY:
+            break
+        taken.append(row)
+    return taken
+
+
+def bundle_body(rows: list[OutboxRow]) -> str:
+    """Several waiting SMS for one person as one: each ticket with its code, ``ack all``."""
     pages = [r for r in rows if r.code]
     others = [r for r in rows if not r.code]
-    head = f"{len(rows)} pager messages:"
-    tail = "Reply a code to ack one, ACK ALL for all" if pages else ""
-    room = MAX_SMS_BODY - len(head) - len(tail) - 40
-    lines: list[str] = []
-    for item in [r.bundle_line for r in pages] + [r.body for r in others]:
-        if len(item) + 1 > room:
-            break
-        lines.append(item)
-        room -= len(item) + 1
-    if len(lines) < len(rows):
-        lines.append(f"...and {len(rows) - len(lines)} more")
-    return "\n".join([head, *lines, *([tail] if tail else [])])
+    lines = [f"{len(rows)} pager messages:"]
+    lines.extend(r.bundle_line for r in pages)
+    lines.extend(r.body for r in others)
+    if pages:
+        lines.append("Reply a code to ack one, ACK ALL for all")
+    return "\n".join(lines)

@@ -290,3 +290,35 @@ async def test_deadline_loop_is_woken_by_a_new_earlier_deadline(service: Service
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert state is not None and state.rung >= 2
+
+
+def test_fit_bundle_keeps_every_bundle_within_twilio_limit() -> None:
+    from pager.relay import MAX_SMS_BODY, fit_bundle
+    from pager.store.sqlite import OutboxRow
+
+    rows = [
+        OutboxRow(
+            i,
+            f"k{i}",
+            f"T-{i}",
+            "ana",
+            "sms",
+            "+1",
+            "page",
+            "",
+            "b",
+            f"SEV1 T-{i:05d} Acme ({i})",
+            "",
+            "pending",
+            0,
+            0.0,
+            0.0,
+            str(i),
+        )
+        for i in range(1, 400)
+    ]
+    first = fit_bundle(rows)
+    assert 10 < len(first) < len(rows)
+    assert len(bundle_body(first)) <= MAX_SMS_BODY
+    assert len(bundle_body(rows[: len(first) + 1])) > MAX_SMS_BODY
+    assert fit_bundle(rows[:1]) == rows[:1]
