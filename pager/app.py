@@ -326,22 +326,25 @@ class Daemon:
             await asyncio.sleep(interval)
 
     async def _gauges(self, service: Service) -> None:
+        """Every second: a heartbeat write (the store's health), and the gauges."""
+
+        def probe(engine: Engine) -> tuple[int, int]:
+            engine.store.heartbeat(datetime.now(UTC))  # a write: proves the store works
+            return engine.store.open_ticket_count(), engine.store.timer_count()
+
         while True:
-
-            def probe(engine: Engine) -> tuple[int, int]:
-                engine.store.heartbeat(datetime.now(UTC))  # a write: proves the store works
-                return engine.store.open_ticket_count(), engine.store.timer_count()
-
             try:
                 open_count, timers = await service.db(probe)
+            except Exception as exc:  # StoreError already marked the store unhealthy
+                self.metrics.store_ok.set(0)
+                log.debug("store probe failed: %s", exc)
+            else:
+                service.store_recovered()
                 self.metrics.open_tickets.set(open_count)
                 self.metrics.timers_armed.set(timers)
                 self.metrics.store_ok.set(1)
-            except Exception as exc:
-                self.metrics.store_ok.set(0)
-                log.debug("gauge refresh failed: %s", exc)
             self.metrics.broker_connected.set(1 if self.bridge.connected else 0)
-            await asyncio.sleep(5.0)
+            await asyncio.sleep(1.0)
 
 
 def _is_config_file(_change: object, path: str) -> bool:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from pager.core.model import Settings
 from pager.delivery import Mailer, PermanentFailure, SmsSender, TemporaryFailure, VoiceCaller
@@ -24,9 +25,10 @@ from pager.engine import Engine
 from pager.metrics import Metrics
 from pager.ratelimit import SlidingWindow, Spacing
 from pager.service import Service
-from pager.store.sqlite import OutboxRow
+from pager.store.sqlite import OutboxRow, StoreError
 
 log = logging.getLogger("pager.relay")
+T = TypeVar("T")
 
 MAX_ATTEMPTS = 6
 BACKOFF_BASE = 2.0
@@ -210,7 +212,7 @@ class Relay:
             if send.channel == "sms" and "page" in send.kinds and send.attempts == 0:
                 self.metrics.event_to_first_page.observe(max(0.0, self.clock() - send.created_at))
             now = datetime.fromtimestamp(self.clock(), UTC)
-            await self.service.db(lambda e: e.store.mark_sent(send.ids, provider_id, now))
+            await self._record(lambda e: e.store.mark_sent(send.ids, provider_id, now))
             log.info(
                 "sent %s to %s (%s) ids=%s provider_id=%s",
                 send.channel,
@@ -221,6 +223,21 @@ class Relay:
             )
         finally:
             self._slots.release()
+
+    async def _record(self, fn: Callable[[Engine], T]) -> T:
+        """Write a send's outcome, retrying while the store is unavailable.
+
+        The row stays ``sending`` meanwhile; if the process dies first it is re-queued at
+        start-up (the duplicate window SPEC section 9 allows), never lost.
+        """
+        delay = 0.5
+        while True:
+            try:
+                return await self.service.db(fn)
+            except StoreError as exc:
+                log.error("cannot record a send (%s); retrying in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
     async def _call_provider(self, send: Send) -> str:
         if send.channel == "sms":
@@ -248,7 +265,7 @@ class Relay:
             error,
         )
         not_before = self.clock() + delay
-        await self.service.db(lambda e: e.store.mark_retry(send.ids, not_before, error))
+        await self._record(lambda e: e.store.mark_retry(send.ids, not_before, error))
         self._wake.set()
 
     async def _failed(self, send: Send, error: str) -> None:
@@ -260,7 +277,7 @@ class Relay:
             engine.store.mark_failed(send.ids, error)
             return sum(engine.fall_back(message_id, error, now) for message_id in send.ids)
 
-        added = await self.service.db(record)
+        added = await self._record(record)
         if added:
             self.metrics.pages.labels(send.channel, "fallback").inc(added)
             self._wake.set()

@@ -108,7 +108,6 @@ class Service:
                         if not job.future.done():
                             job.future.set_exception(exc)
                     continue
-                self._store_recovered()
                 for job, (ok, value) in zip(batch, outcomes, strict=True):
                     if job.future.done():
                         continue
@@ -156,7 +155,8 @@ class Service:
         self.store_ok = False
         self.store_error = reason
 
-    def _store_recovered(self) -> None:
+    def store_recovered(self) -> None:
+        """The health probe wrote to the store again (a read-only job proves nothing)."""
         if not self.store_ok:
             log.warning("store available again")
         self.store_ok = True
