@@ -296,7 +296,9 @@ def attempts_by_row(
     """Every request to Twilio that carried each SMS or call row: (arrival, HTTP status).
 
     A plain SMS carries the row whose body it is; a bundle carries each row whose bundle
-    line it lists; a call carries the row whose token its answer URL names.
+    line it lists; a call carries the row whose token its answer URL names. Rows whose
+    body or bundle line another row shares (e.g. a call's SMS fallback for the same page)
+    are left out: a request cannot tell them apart.
     """
     by_body: dict[tuple[str, str], list[Row]] = collections.defaultdict(list)
     by_line: dict[tuple[str, str], list[Row]] = collections.defaultdict(list)
@@ -307,6 +309,9 @@ def attempts_by_row(
             by_line[(row.address, row.line())].append(row)
         elif row.channel == "voice":
             by_token[row.token] = row
+    shared = {
+        r.id for group in (*by_body.values(), *by_line.values()) if len(group) > 1 for r in group
+    }
     out: dict[int, list[tuple[float, int]]] = collections.defaultdict(list)
     for request in requests:
         to = request.to or ""
@@ -324,7 +329,8 @@ def attempts_by_row(
             if found and found.group(1) in by_token:
                 carried.append(by_token[found.group(1)])
         for row in carried:
-            out[row.id].append((request.at, request.status))
+            if row.id not in shared:
+                out[row.id].append((request.at, request.status))
     return dict(out)
 
 
