@@ -153,7 +153,7 @@ class PendingStep:
     rung: int
 
 
-@dataclass(slots=True)
+@dataclass
 class TicketState:
     ticket_id: str
     queue: str | None
@@ -189,14 +189,14 @@ class TicketState:
     paged: tuple[str, ...] = ()
 
 
-_STATE_FIELDS = tuple(TicketState.__slots__)
-
-
 def _clone(state: TicketState) -> TicketState:
-    """A shallow copy (every field is immutable, so this is the whole state)."""
+    """A shallow copy (every field is immutable, so this is the whole state).
+
+    TicketState has no __slots__ so that this is one dict copy: the daemon keeps states
+    in the store, not in memory, and a simulation copies one per step.
+    """
     twin: TicketState = object.__new__(TicketState)
-    for name in _STATE_FIELDS:
-        object.__setattr__(twin, name, getattr(state, name))
+    twin.__dict__.update(state.__dict__)
     return twin
 
 
