@@ -14,17 +14,33 @@ from pager.core.model import Rate
 
 @dataclass(slots=True)
 class Spacing:
-    """At most ``per_second`` sends per second from one number, evenly spaced."""
+    """At most ``per_second`` sends per second from one number (a token bucket).
+
+    The bucket holds one second's worth (at least one token), so a number allowed 100/s
+    can send a burst of 100 at once while a number allowed 1/s sends one at a time.
+    """
 
     per_second: float
-    _next: float = 0.0
+    _tokens: float = -1.0
+    _updated: float = 0.0
+
+    def _refill(self, now: float) -> None:
+        capacity = max(1.0, self.per_second)
+        if self._tokens < 0:  # first use: a full bucket
+            self._tokens = capacity
+        elif now > self._updated:
+            self._tokens = min(capacity, self._tokens + (now - self._updated) * self.per_second)
+        self._updated = max(self._updated, now)
 
     def earliest(self, now: float) -> float:
-        return max(now, self._next)
+        self._refill(now)
+        if self._tokens >= 1.0 or self.per_second <= 0:
+            return now
+        return now + (1.0 - self._tokens) / self.per_second
 
     def take(self, now: float) -> None:
-        start = max(now, self._next)
-        self._next = start + (1.0 / self.per_second if self.per_second > 0 else 0.0)
+        self._refill(now)
+        self._tokens -= 1.0
 
 
 @dataclass(slots=True)

@@ -322,3 +322,18 @@ def test_fit_bundle_keeps_every_bundle_within_twilio_limit() -> None:
     assert len(bundle_body(first)) <= MAX_SMS_BODY
     assert len(bundle_body(rows[: len(first) + 1])) > MAX_SMS_BODY
     assert fit_bundle(rows[:1]) == rows[:1]
+
+
+def test_spacing_allows_a_burst_at_high_rates_and_spaces_at_one_per_second() -> None:
+    from pager.ratelimit import Spacing
+
+    fast = Spacing(100.0)
+    for _ in range(100):
+        assert fast.earliest(1000.0) == 1000.0
+        fast.take(1000.0)
+    assert fast.earliest(1000.0) > 1000.0  # the bucket is empty
+    slow = Spacing(1.0)
+    assert slow.earliest(50.0) == 50.0
+    slow.take(50.0)
+    assert slow.earliest(50.0) == 51.0
+    assert slow.earliest(51.0) == 51.0
