@@ -82,7 +82,9 @@ def _from_measure(measure: Callable[[bool], tuple[list[Any], dict[str, Any]]]) -
     return scenario
 
 
-def run_one(name: str, scenario: Scenario, opts: Options, machine: dict[str, Any]) -> Outcome:
+def run_one(
+    name: str, scenario: Scenario, opts: Options, machine: dict[str, Any], results: Path = RESULTS
+) -> Outcome:
     started_at = datetime.now(UTC)
     load_before = os.getloadavg()
     started = time.perf_counter()
@@ -105,9 +107,9 @@ def run_one(name: str, scenario: Scenario, opts: Options, machine: dict[str, Any
         **outcome.to_json(),
         "error": error,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    results.mkdir(parents=True, exist_ok=True)
     suffix = ".quick.json" if opts.quick else ".json"
-    (RESULTS / f"{name}{suffix}").write_text(json.dumps(record, indent=2, default=str) + "\n")
+    (results / f"{name}{suffix}").write_text(json.dumps(record, indent=2, default=str) + "\n")
     status = "FAILED" if error else "done"
     print(f"== {name}: {status} in {elapsed:.1f}s", flush=True)
     if error:
@@ -132,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", metavar="NAME", help="run only NAME")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     parser.add_argument("--work", type=Path, default=WORK, help="scratch directory")
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="where the JSON results go (experiments)"
+    )
     args = parser.parse_args(argv)
 
     scenarios = discover()
@@ -154,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     started = time.perf_counter()
     for name in chosen:
-        outcome = run_one(name, scenarios[name], opts, machine)
+        outcome = run_one(name, scenarios[name], opts, machine, args.results)
         failed += any(f.name == "scenario failed" for f in outcome.figures)
         rows.extend((name, f) for f in outcome.figures)
     print()

@@ -173,7 +173,7 @@ def event_from_dict(data: dict[str, Any]) -> TicketEvent:
         problems.append("rung is only allowed on escalated")
     unknown = sorted(set(data) - _KNOWN_FIELDS)
     if unknown:
-        problems.append(f"unknown field(s): {', '.join(unknown)}")
+        problems.append(f"unknown field(s): {', '.join(map(repr, unknown))}")
     if problems:
         raise InvalidEvent("; ".join(problems), event_id=event_id, ticket_id=ticket_id)
     assert event_id is not None and ticket_id is not None and kind is not None and at is not None

@@ -222,7 +222,8 @@ class Mutator:
         if self.rng.random() < 0.5 and base:
             del base[self.rng.choice(sorted(base))]
         else:
-            base[self.rng.choice(("extra", "Type", "event_id ", "rung", "severity"))] = 1
+            unknown = ("extra", "Type", "event_id ", "\ud800x", "\u202e", "rung", "severity")
+            base[self.rng.choice(unknown)] = 1
         text = json.dumps(base)
         if self.rng.random() < 0.3:  # a repeated key: the last one wins in json.loads
             text = text[:-1] + ', "type": "closed"}'
