@@ -132,24 +132,9 @@ async def run_fuzz(make_rig: MakeRig, seed: int, *, events: int, webhooks: int) 
         hits = [line for line in output if marker in line]
         if hits:
             problems.append(f"{len(hits)} x {marker!r} in the daemon's log, e.g. {hits[0][:200]}")
-    problems += [f"server error: {e}" for e in server_errors(_tracebacks(output))]
+    problems += [f"server error: {e}" for e in server_errors(rig.tracebacks())]
     print(f"fuzzed {events} events, {sent} webhook requests; mutations {mutator.counts}")
     assert not problems, "\n".join(problems[:30])
-
-
-def _tracebacks(lines: list[str]) -> list[str]:
-    """Each traceback in the daemon's output as one text (first line to its last)."""
-    out: list[str] = []
-    current: list[str] = []
-    for line in lines:
-        if line.startswith("Traceback"):
-            current = [line]
-        elif current:
-            current.append(line)
-            if line and not line.startswith(" "):
-                out.append("\n".join(current))
-                current = []
-    return out
 
 
 def _ticket_of(payload: bytes) -> str | None:

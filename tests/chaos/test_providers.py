@@ -130,7 +130,7 @@ async def run_twilio_outage(
         # Six attempts with backoff take over 30 s; this outage is shorter than that.
         failed = [str(r) for r in result.rows if r.state == "failed"]
         assert not failed, "gave up within a short outage:\n" + "\n".join(failed)
-    assert "Traceback" not in rig.daemon.output()
+    assert not rig.tracebacks(), rig.tracebacks()[0]
 
 
 def assert_backoff_respected(rig: Rig, rows: list[Row]) -> None:
@@ -237,7 +237,7 @@ async def run_smtp_outage(
     result = reconciled(rig)
     mails = [r for r in result.rows if r.channel == "email"]
     assert any(r.attempts > 1 and r.state == "sent" for r in mails), "no mail was retried"
-    assert "Traceback" not in rig.daemon.output()
+    assert not rig.tracebacks(), rig.tracebacks()[0]
 
 
 async def test_smtp_outage_quick(make_rig: MakeRig, stamped_smtp: StampedSmtpServer) -> None:

@@ -146,7 +146,7 @@ async def run_storm(make_rig: MakeRig, sighups: int) -> None:
         received_items(rig.twilio.requests, rig.mails()),
     )
     assert not result.lost and not result.duplicates and not result.unexplained, result.summary()
-    assert "Traceback" not in rig.daemon.output()
+    assert not rig.tracebacks(), rig.tracebacks()[0]
 
 
 def _lines(rig: Rig, text: str, since: int) -> list[str]:
