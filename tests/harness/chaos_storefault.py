@@ -5,6 +5,9 @@ As root, ``chmod`` does not stop writes, so two other mechanisms are used:
 * :class:`DiskFull`: the store lives on a small tmpfs mounted for the test; the trouble
   is a filler file that takes every free byte (SQLite then fails with "database or disk
   is full" as soon as its WAL needs to grow); the end of the trouble deletes the filler.
+  After a checkpoint SQLite rewrites its WAL from the start, in space it already has, so
+  a full disk stops writes reliably only while the WAL is still growing: on a fresh
+  store, for one episode. Repeated episodes on one store use :class:`Immutable`.
 * :class:`Immutable`: ``chattr +i`` on the database and its WAL (ext4 then refuses every
   write to them with EPERM, which SQLite reports as "disk I/O error"); ``chattr -i`` ends it.
 
