@@ -80,6 +80,9 @@ class Engine:
         self._token = token
         self._timeline: tuple[tuple[datetime, str], ...] | None = None
         self._audit: list[AuditEntry] = []
+        #: Reply codes opened by the current step, so its notifications need not read
+        #: them back: ``{(person, ticket_id): code}``.
+        self._opened: dict[tuple[str, str], str] = {}
         #: Tickets changed and messages queued since the service last collected them
         #: (whatever job did it: an event, a reply, a fired deadline, a fallback).
         self.touched: dict[str, TicketState] = {}
@@ -88,18 +91,25 @@ class Engine:
     # --- inputs ------------------------------------------------------------------------
 
     def ingest(self, event: TicketEvent, now: datetime, payload: str = "") -> Result:
-        """Apply a desk event once (idempotent by ``event_id``)."""
-        if self.store.event_seen(event.event_id):
+        """Apply a desk event once (idempotent by ``event_id``).
+
+        The event is recorded first (one statement answers "seen before?" too); a
+        rejected event is forgotten again, so that a corrected resend is not a duplicate.
+        """
+        if not self.store.record_event(event.event_id, event.ticket_id, now, payload):
             return Result("duplicate", f"event {event.event_id} already processed")
+        result = self._ingest(event, now)
+        if result.status == "rejected":
+            self.store.forget_event(event.event_id)
+        return result
+
+    def _ingest(self, event: TicketEvent, now: datetime) -> Result:
         state = self.store.get_ticket(event.ticket_id)
         if event.type != "opened" and state is None:
             return Result("rejected", f"event for unknown ticket {event.ticket_id!r}")
         if event.type == "opened" and self.policy.config.tier(event.tier or "") is None:
             return Result("rejected", f"unknown tier {event.tier!r}")
-        result = self._run(state, EventInput(event), now)
-        if result.status != "rejected":
-            self.store.record_event(event.event_id, event.ticket_id, now, payload)
-        return result
+        return self._run(state, EventInput(event), now)
 
     def acknowledge(self, ticket_id: str, person: str, via: AckVia, now: datetime) -> Result:
         return self._run(self.store.get_ticket(ticket_id), Acknowledge(person, via), now)
@@ -129,6 +139,7 @@ class Engine:
         """Collect the audit entries of one step and write them in one statement."""
         self._timeline = None
         self._audit = []
+        self._opened = {}
         try:
             yield
         finally:
@@ -143,10 +154,16 @@ class Engine:
             self.touched[new.ticket_id] = new
         for command in outcome.commands:
             if isinstance(command, OpenPage):
-                self._open_code(command.ticket_id, command.person)
+                self._open_code(command.ticket_id, command.person, is_new=state is None)
             elif isinstance(command, ClosePages):
                 self.store.cancel_pages(command.ticket_id, command.persons)
                 self.store.remove_codes(command.ticket_id, command.persons)
+                self._opened = {
+                    key: code
+                    for key, code in self._opened.items()
+                    if key[1] != command.ticket_id
+                    or (command.persons is not None and key[0] not in command.persons)
+                }
             elif isinstance(command, Notify):
                 result.notifications.append(command)
                 if self._enqueue(new, command, now):
@@ -167,11 +184,18 @@ class Engine:
         """Add an audit entry; written with the others when the step's changes are."""
         self._audit.append(AuditEntry(ticket_id, at, action, detail))
 
-    def _open_code(self, ticket_id: str, person: str) -> str:
-        existing = self.store.code_for(person, ticket_id)
-        if existing is not None:
-            return existing
-        return self.store.allocate_code(person, ticket_id)
+    def _open_code(self, ticket_id: str, person: str, *, is_new: bool) -> str:
+        """The person's code for the ticket, allocated unless they hold one already
+        (a new ticket cannot: codes are freed only with their ticket's pages)."""
+        existing = None if is_new else self.store.code_for(person, ticket_id)
+        if existing is None:
+            existing = self.store.allocate_code(person, ticket_id)
+        self._opened[(person, ticket_id)] = existing
+        return existing
+
+    def _code(self, person: str, ticket_id: str) -> str | None:
+        found = self._opened.get((person, ticket_id))
+        return found if found is not None else self.store.code_for(person, ticket_id)
 
     def _audit_notify(self, n: Notify) -> None:
         detail = {"to": n.person, "via": n.via, "rung": n.rung, "kind": n.kind}
@@ -187,7 +211,7 @@ class Engine:
         if not address:
             self._note(n.ticket_id, n.at, "note", {"detail": f"{n.person} has no {n.via} address"})
             return False
-        code = self.store.code_for(n.person, n.ticket_id) if n.kind in ("page", "handoff") else None
+        code = self._code(n.person, n.ticket_id) if n.kind in ("page", "handoff") else None
         if n.via == "email":
             facts = self.facts(state, n.kind, n.person, code, self._timeline_so_far(state))
             subject, body = render.email_subject(facts), render.email_body(facts)

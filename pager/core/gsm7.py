@@ -25,6 +25,8 @@ BASIC = frozenset(
 )
 #: The extension table: each costs two septets.
 EXTENDED = frozenset("\f^{}\\[~]|€")
+#: Every GSM-7 character (set operations on whole strings are the fast path).
+_ALL = BASIC | EXTENDED
 
 # Close GSM-7 stand-ins for common characters outside the alphabet (typographic
 # punctuation from word processors, letters that do not decompose).
@@ -52,7 +54,7 @@ _CYRILLIC = dict(
 
 def is_gsm7(text: str) -> bool:
     """True when every character of ``text`` is in the GSM-7 alphabet (basic or extended)."""
-    return all(ch in BASIC or ch in EXTENDED for ch in text)
+    return _ALL.issuperset(text)
 
 
 def septets(text: str) -> int:
@@ -60,6 +62,8 @@ def septets(text: str) -> int:
 
     Raises ``ValueError`` if ``text`` is not GSM-7.
     """
+    if BASIC.issuperset(text):
+        return len(text)
     total = 0
     for ch in text:
         if ch in BASIC:
@@ -120,5 +124,5 @@ def to_gsm7(text: str) -> str:
     (typographic quotes and dashes, ``…`` -> ``...``, accents dropped, Cyrillic
     transliterated) or ``?``; whitespace runs (including newlines) become one space.
     """
-    out = "".join(_sanitise_char(ch) for ch in text)
+    out = text if BASIC.issuperset(text) else "".join(_sanitise_char(ch) for ch in text)
     return " ".join(out.split())

@@ -42,6 +42,10 @@ class Policy:
         self.resolver = resolver or RotationResolver(config.rotations)
         self._calendars: dict[tuple[str, str], OpeningHours] = {}
         self._policies: dict[tuple[str | None, str, int], TicketPolicy] = {}
+        # A set per rotation: a fan-out rotation may have thousands of regions.
+        self._regions = {
+            name: frozenset(r.name for r in rot.regions) for name, rot in config.rotations.items()
+        }
 
     def ticket_policy(self, queue: str | None, tier: str, severity: int) -> TicketPolicy:
         """The ladder/tier/severity policy for a ticket; raises PolicyError if undefined."""
@@ -108,7 +112,7 @@ class Policy:
         rot = self.config.rotations.get(rotation)
         if rot is None:
             return None
-        if region is not None and any(r.name == region for r in rot.regions):
+        if region is not None and region in self._regions[rotation]:
             return self.resolver.oncall_in_region(rotation, region, at).person
         return self.resolver.oncall(rotation, at).person
 

@@ -28,6 +28,10 @@ from pager.core.replies import MAX_CODE_DIGITS, next_code
 from pager.store.codec import decode_state, encode_state
 from pager.store.migrations import SchemaTooNew, migrate
 
+#: Compact JSON for audit details (one encoder: ``json.dumps`` with options builds one
+#: per call).
+_JSON = json.JSONEncoder(separators=(",", ":"))
+
 #: Below this many codes a person's new page gets the smallest free code.
 SMALL_CODES = 100
 MAX_CODE = 10**MAX_CODE_DIGITS - 1
@@ -228,12 +232,18 @@ class SqliteStore:
         row = self.db.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone()
         return row is not None
 
-    def record_event(self, event_id: str, ticket_id: str, received: datetime, payload: str) -> None:
-        self.db.execute(
+    def record_event(self, event_id: str, ticket_id: str, received: datetime, payload: str) -> bool:
+        """Record a processed event; False when ``event_id`` was recorded before."""
+        cur = self.db.execute(
             "INSERT OR IGNORE INTO events(event_id, ticket_id, received_at, payload)"
             " VALUES (?, ?, ?, ?)",
             (event_id, ticket_id, ts(received), payload),
         )
+        return cur.rowcount == 1
+
+    def forget_event(self, event_id: str) -> None:
+        """Undo :meth:`record_event` (the event was rejected, so it may come again)."""
+        self.db.execute("DELETE FROM events WHERE event_id = ?", (event_id,))
 
     def message_seen(self, sid: str) -> bool:
         """True when ``sid`` (an inbound SMS MessageSid) was seen before; records it."""
@@ -252,29 +262,27 @@ class SqliteStore:
         return None if row is None else decode_state(row[0])
 
     def put_ticket(self, state: TicketState, deadline: datetime | None) -> None:
-        """Store ``state`` and its single next deadline (None removes the timer)."""
+        """Store ``state`` and its single next deadline (None: no timer)."""
         self.db.execute(
-            "INSERT INTO tickets(ticket_id, state, closed) VALUES (?, ?, ?)"
+            "INSERT INTO tickets(ticket_id, state, closed, due) VALUES (?, ?, ?, ?)"
             " ON CONFLICT(ticket_id) DO UPDATE SET state = excluded.state,"
-            " closed = excluded.closed",
-            (state.ticket_id, encode_state(state), int(state.closed)),
+            " closed = excluded.closed, due = excluded.due",
+            (
+                state.ticket_id,
+                encode_state(state),
+                int(state.closed),
+                None if deadline is None else deadline.timestamp(),
+            ),
         )
-        if deadline is None:
-            self.db.execute("DELETE FROM timers WHERE ticket_id = ?", (state.ticket_id,))
-        else:
-            self.db.execute(
-                "INSERT INTO timers(ticket_id, due) VALUES (?, ?)"
-                " ON CONFLICT(ticket_id) DO UPDATE SET due = excluded.due",
-                (state.ticket_id, ts(deadline)),
-            )
 
     def next_due(self) -> datetime | None:
-        row = self.db.execute("SELECT MIN(due) FROM timers").fetchone()
+        row = self.db.execute("SELECT MIN(due) FROM tickets WHERE due IS NOT NULL").fetchone()
         return None if row[0] is None else from_ts(row[0])
 
     def due_tickets(self, now: datetime, limit: int = 500) -> list[str]:
         rows = self.db.execute(
-            "SELECT ticket_id FROM timers WHERE due <= ? ORDER BY due LIMIT ?", (ts(now), limit)
+            "SELECT ticket_id FROM tickets WHERE due IS NOT NULL AND due <= ? ORDER BY due LIMIT ?",
+            (ts(now), limit),
         ).fetchall()
         return [r[0] for r in rows]
 
@@ -282,7 +290,9 @@ class SqliteStore:
         return int(self.db.execute("SELECT COUNT(*) FROM tickets WHERE closed = 0").fetchone()[0])
 
     def timer_count(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM timers").fetchone()[0])
+        return int(
+            self.db.execute("SELECT COUNT(*) FROM tickets WHERE due IS NOT NULL").fetchone()[0]
+        )
 
     def open_tickets(self) -> Iterator[TicketState]:
         for (text,) in self.db.execute("SELECT state FROM tickets WHERE closed = 0"):
@@ -304,15 +314,19 @@ class SqliteStore:
         highest code is past :data:`SMALL_CODES`) the next one up, which costs one index
         lookup instead of a scan of thousands of codes.
         """
-        (highest,) = self.db.execute(
-            "SELECT MAX(code) FROM codes WHERE person = ?", (person,)
-        ).fetchone()
-        if highest is None:
-            code = 1
-        elif highest < SMALL_CODES or highest >= MAX_CODE:
-            code = int(next_code(self.codes_of(person)))
-        else:
+        # One index walk from the top: at most SMALL_CODES rows, and all of them while
+        # the person has few pages.
+        rows = self.db.execute(
+            "SELECT code FROM codes WHERE person = ? ORDER BY code DESC LIMIT ?",
+            (person, SMALL_CODES),
+        ).fetchall()
+        highest = rows[0][0] if rows else 0
+        if SMALL_CODES <= highest < MAX_CODE:
             code = highest + 1
+        elif highest < SMALL_CODES:
+            code = int(next_code([str(r[0]) for r in rows]))
+        else:  # the top code is taken: look for a gap among all of them
+            code = int(next_code(self.codes_of(person)))
         self.db.execute(
             "INSERT INTO codes(person, code, ticket_id) VALUES (?, ?, ?)", (person, code, ticket_id)
         )
@@ -457,7 +471,7 @@ class SqliteStore:
     def add_audit(self, ticket_id: str, at: datetime, action: str, detail: dict[str, Any]) -> None:
         self.db.execute(
             "INSERT INTO audit(ticket_id, at, action, detail) VALUES (?, ?, ?, ?)",
-            (ticket_id, ts(at), action, json.dumps(detail, separators=(",", ":"))),
+            (ticket_id, ts(at), action, _JSON.encode(detail)),
         )
 
     def add_audits(self, entries: Sequence[AuditEntry]) -> None:
@@ -465,7 +479,7 @@ class SqliteStore:
             self.db.executemany(
                 "INSERT INTO audit(ticket_id, at, action, detail) VALUES (?, ?, ?, ?)",
                 [
-                    (e.ticket_id, ts(e.at), e.action, json.dumps(e.detail, separators=(",", ":")))
+                    (e.ticket_id, e.at.timestamp(), e.action, _JSON.encode(e.detail))
                     for e in entries
                 ],
             )

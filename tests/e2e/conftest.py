@@ -30,6 +30,7 @@ import aiomqtt
 import pytest
 import yaml
 
+from pager.store.codec import decode_state
 from tests.harness.daemon import DaemonProcess, write_settings
 from tests.harness.fake_twilio import FakeTwilio, TwilioRequest
 from tests.harness.mosquitto import Mosquitto, free_port
@@ -290,8 +291,7 @@ class PagerRig:
     def ticket_state(self, ticket: str) -> dict[str, Any]:
         rows = self.query("SELECT state FROM tickets WHERE ticket_id = ?", ticket)
         assert rows, f"no ticket {ticket} in the store"
-        state: dict[str, Any] = json.loads(rows[0][0])
-        return state
+        return dict(decode_state(rows[0][0]).__dict__)
 
     # -- HTTP --
 

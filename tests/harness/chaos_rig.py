@@ -37,6 +37,7 @@ import aiomqtt
 import yaml
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from pager.store.codec import decode_state
 from tests.harness.daemon import DaemonProcess, write_settings
 from tests.harness.fake_twilio import FakeTwilio
 from tests.harness.mosquitto import Mosquitto, free_port
@@ -435,7 +436,7 @@ class Rig:
 
     def tickets(self) -> dict[str, dict[str, Any]]:
         return {
-            tid: json.loads(state)
+            tid: dict(decode_state(state).__dict__)
             for tid, state in self.query("SELECT ticket_id, state FROM tickets")
         }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -265,3 +266,46 @@ def states(draw: st.DrawFn) -> TicketState:
 @given(states())
 def test_codec_round_trips_exactly(state: TicketState) -> None:
     assert decode_state(encode_state(state)) == state
+
+
+def test_codec_reads_rows_written_before_format_2() -> None:
+    legacy = json.dumps(
+        {
+            "ticket_id": "T-1",
+            "queue": None,
+            "tier": "premier",
+            "severity": 1,
+            "opened_at": "2026-11-23T10:00:00+00:00",
+            "last_event_at": "2026-11-23T10:05:00.250000+00:00",
+            "respond_left": 1800.5,
+            "pages": [["ana", 1, "page", "2026-11-23T10:00:00+00:00", "support-engineers"]],
+            "steps": [["2026-11-23T10:05:00+00:00", "ana", "voice", "page", 1]],
+            "paged": ["ana"],
+            "rung": 1,
+        }
+    )
+    state = decode_state(legacy)
+    opened = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    assert state.last_event_at == opened + timedelta(minutes=5, milliseconds=250)
+    assert state.respond_left == timedelta(seconds=1800.5)
+    assert state.pages[0].at == opened and state.pages[0].rotation == "support-engineers"
+    assert state.steps[0].due == opened + timedelta(minutes=5)
+    assert state.rung == 1 and state.paged == ("ana",) and state.owner is None
+    # Written again, it is in the current format and reads back the same.
+    assert encode_state(state).startswith("[2,")
+    assert decode_state(encode_state(state)) == state
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "[]",
+        '[3, "T-1"]',
+        '[2, "T-1"]',  # required fields missing
+        '"T-1"',
+        "[2" + ", null" * 40 + "]",  # more fields than this version knows
+    ],
+)
+def test_codec_refuses_corrupt_rows(row: str) -> None:
+    with pytest.raises(ValueError, match="corrupt ticket state"):
+        decode_state(row)
