@@ -106,11 +106,13 @@ class Daemon:
         bridge = MqttBridge(settings.mqtt, on_message=self._on_message)
         self.ingest = Ingest(
             service=service,
-            # Ticket state (retained) goes at QoS 0: the next change republishes it, and
-            # it halves the broker round trips per event. Dead letters go at QoS 1.
+            # Dead letters go at QoS 1. Ticket state (retained) goes at QoS 0 and
+            # without a task per ticket: the next change republishes it, and it is
+            # written on every commit, so it must cost little.
             bridge_publish=lambda topic, payload, retain: bridge.publish(
-                topic, payload, retain=retain, qos=0 if retain else 1
+                topic, payload, retain=retain, qos=1
             ),
+            state_publish=lambda topic, payload: bridge.publish_nowait(topic, payload, retain=True),
             settings=settings.mqtt,
             metrics=self.metrics,
             clock=lambda: datetime.now(UTC),
@@ -132,11 +134,8 @@ class Daemon:
                 relay.wake()
                 timers.wake()
             for state in info.tickets.values():
-                task = asyncio.get_running_loop().create_task(self.ingest.publish_state(state))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+                self.ingest.publish_state(state)
 
-        self._background: set[asyncio.Task[None]] = set()
         service.on_commit.append(on_commit)
         self._install_signals()
         try:

@@ -59,7 +59,10 @@ class Ingest:
     """The event pipeline between the MQTT bridge and the service.
 
     ``bridge_publish(topic, payload, retain)`` publishes at QoS 1 and returns whether the
-    broker took it (the bridge keeps unsent dead letters itself). ``tier_known``, when
+    broker took it (the bridge keeps unsent dead letters itself). ``state_publish(topic,
+    payload)`` hands a retained ticket state to the connection at QoS 0 without waiting
+    (a lost one is superseded by the ticket's next change); without it states are not
+    published. ``tier_known``, when
     given, dead-letters ``opened``/``updated`` events naming a tier no ladder defines
     before they reach the store; without it the engine rejects them (``opened`` only).
     """
@@ -73,6 +76,7 @@ class Ingest:
         metrics: Metrics,
         clock: Callable[[], datetime],
         tier_known: Callable[[str], bool] | None = None,
+        state_publish: Callable[[str, bytes], object] | None = None,
         retry_min: float = 0.5,
         retry_max: float = 30.0,
     ) -> None:
@@ -82,6 +86,7 @@ class Ingest:
         self._metrics = metrics
         self._clock = clock
         self._tier_known = tier_known
+        self._state_publish = state_publish
         self._retry_min = retry_min
         self._retry_max = retry_max
         self._ticket_level = _ticket_level(settings.events_topic)
@@ -196,9 +201,10 @@ class Ingest:
         }
         return json.dumps(body, separators=(",", ":")).encode()
 
-    async def publish_state(self, state: TicketState) -> None:
-        """Publish ``state`` retained; a failed publish is dropped (the bridge logs it)."""
-        await self._publish(self.state_topic(state.ticket_id), self.state_payload(state), True)
+    def publish_state(self, state: TicketState) -> None:
+        """Publish ``state`` retained, now; a failed publish is dropped (the bridge logs it)."""
+        if self._state_publish is not None:
+            self._state_publish(self.state_topic(state.ticket_id), self.state_payload(state))
 
 
 def dead_letter_payload(*, reason: str, topic: str, payload: bytes, received: datetime) -> bytes:

@@ -317,6 +317,28 @@ class MqttBridge:
             return False
         return True
 
+    def publish_nowait(self, topic: str, payload: bytes, *, retain: bool = False) -> bool:
+        """Queue a QoS 0 message on the current connection without waiting for the write.
+
+        True when the client took it. aiomqtt's ``publish`` waits for the socket write
+        even at QoS 0 (a future and a timeout task per message); the paho client it
+        wraps queues the message and aiomqtt's writer flushes it, which is all QoS 0
+        promises. False (with a log line) when not connected; never raises.
+        """
+        client = self._client
+        if client is None:
+            self._not_sent(_Pending(topic, payload, 0, retain), "not connected to the broker")
+            return False
+        try:
+            info = client._client.publish(topic, payload, 0, retain)
+        except (OSError, ValueError) as exc:
+            self._not_sent(_Pending(topic, payload, 0, retain), str(exc))
+            return False
+        if info.rc != 0:
+            self._not_sent(_Pending(topic, payload, 0, retain), f"paho error code {info.rc}")
+            return False
+        return True
+
     def _not_sent(self, item: _Pending, why: str) -> None:
         if item.topic != self.settings.dead_letter_topic:
             log.warning(

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
 from twilio.base.exceptions import TwilioException
@@ -88,10 +88,21 @@ class _RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         self._netloc = base.netloc
         self._prefix = base.path.rstrip("/")
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
+        # Every page goes to the same few URLs with the same credentials: rebase and
+        # encode them once (this is on the path of every SMS and call).
+        self._rebased: dict[str, str] = {}
+        self._authorization: dict[tuple[str, str], str] = {}
 
     def rebase(self, url: str) -> str:
-        parts = urlsplit(url)
-        return urlunsplit((self._scheme, self._netloc, self._prefix + parts.path, parts.query, ""))
+        found = self._rebased.get(url)
+        if found is None:
+            parts = urlsplit(url)
+            found = urlunsplit(
+                (self._scheme, self._netloc, self._prefix + parts.path, parts.query, "")
+            )
+            if len(self._rebased) < 64:
+                self._rebased[url] = found
+        return found
 
     async def request(
         self,
@@ -107,15 +118,21 @@ class _RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         """One HTTP request, no retries; raises aiohttp.ClientError / TimeoutError."""
         sent_headers = dict(headers or {})
         if auth is not None:
-            sent_headers["Authorization"] = aiohttp.encode_basic_auth(auth[0], auth[1])
+            sent_headers["Authorization"] = self._basic(auth)
         extra: dict[str, Any] = {}
         if timeout:
             extra["timeout"] = aiohttp.ClientTimeout(total=timeout)
+        body: bytes | None = None
+        form = _flatten(data)
+        if form is not None:
+            # Encoded here: aiohttp's FormData machinery costs more than the request.
+            body = urlencode(form).encode()
+            sent_headers["Content-Type"] = "application/x-www-form-urlencoded"
         async with self._session.request(
             method.upper(),
             self.rebase(url),
             params=_flatten(params),
-            data=_flatten(data),
+            data=body,
             headers=sent_headers,
             allow_redirects=allow_redirects,
             **extra,
@@ -126,6 +143,13 @@ class _RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
                 seen.status = resp.status
                 seen.retry_after = parse_retry_after(resp.headers.get("Retry-After"))
             return Response(resp.status, text, resp.headers)
+
+    def _basic(self, auth: tuple[str, str]) -> str:
+        found = self._authorization.get(auth)
+        if found is None:
+            found = aiohttp.encode_basic_auth(auth[0], auth[1])
+            self._authorization = {auth: found}  # one account: keep the latest only
+        return found
 
     async def close(self) -> None:
         await self._session.close()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import time
+import uuid
+from typing import Any
 
+import aiomqtt
 import pytest
 
 from tests.e2e.conftest import MakeRig, PagerRig, event, still, until
@@ -83,3 +88,45 @@ async def test_duplicate_event_id_pages_once(make_rig: MakeRig) -> None:
     assert len(rig.mails_to("ana")) == 1
     assert not rig.twilio.calls
     assert rig.query("SELECT count(*) FROM events WHERE ticket_id = 'T-7'") == [(1,)]
+
+
+async def retained_state(rig: PagerRig, ticket: str) -> dict[str, Any]:
+    """The retained state message of ``ticket``, as a new subscriber receives it."""
+    async with aiomqtt.Client(
+        rig.broker.host, rig.broker.port, identifier=f"state-{uuid.uuid4().hex[:8]}"
+    ) as client:
+        await client.subscribe(f"pager/tickets/{ticket}/state", qos=0)
+        async with asyncio.timeout(5):
+            async for message in client.messages:
+                assert message.retain
+                body: dict[str, Any] = json.loads(_bytes(message.payload))
+                return body
+    raise AssertionError("no retained state")
+
+
+def _bytes(payload: object) -> bytes:
+    assert isinstance(payload, bytes | bytearray)
+    return bytes(payload)
+
+
+async def test_ticket_state_is_retained_on_the_broker_and_follows_changes(
+    make_rig: MakeRig,
+) -> None:
+    rig = await make_rig(ack_within="30s", voice_after=None)
+    await rig.publish(event("T-st"))
+    await rig.wait_sms("ana")
+    state = await retained_state(rig, "T-st")
+    assert state["ticket"] == "T-st" and state["rung"] == 1 and state["owner"] is None
+    assert state["severity"] == 1 and state["tier"] == "premier" and not state["closed"]
+    assert state["ack_deadline"] is not None and state["ack_deadline"].endswith("Z")
+
+    await rig.publish(event("T-st", "acknowledged", by="ana"))
+    await until(lambda: rig.ticket_state("T-st")["owner"] == "ana", what="T-st owned")
+
+    async def owned() -> bool:
+        return (await retained_state(rig, "T-st"))["owner"] == "ana"
+
+    deadline = time.monotonic() + 5
+    while not await owned():
+        assert time.monotonic() < deadline, "the retained state never showed the owner"
+        await asyncio.sleep(0.05)

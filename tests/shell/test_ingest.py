@@ -85,6 +85,11 @@ class Published:
         self.calls.append((topic, payload, retain))
         return True
 
+    def state(self, topic: str, payload: bytes) -> bool:
+        """The ``state_publish`` fake (QoS 0, retained, not awaited)."""
+        self.calls.append((topic, payload, True))
+        return True
+
     def dead_letters(self) -> list[dict[str, Any]]:
         return [json.loads(p) for t, p, _ in self.calls if t == MQTT.dead_letter_topic]
 
@@ -112,6 +117,7 @@ def ingest(service: Service, published: Published, metrics: Metrics) -> Ingest:
     return Ingest(
         service=service,
         bridge_publish=published,
+        state_publish=published.state,
         settings=MQTT,
         metrics=metrics,
         clock=lambda: NOW,
@@ -343,5 +349,5 @@ async def test_state_payload_shape_and_retained_publish(
         "severity": 1,
         "tier": "premier",
     }
-    await ingest.publish_state(state)
+    ingest.publish_state(state)
     assert published.calls == [("pager/tickets/T-1/state", ingest.state_payload(state), True)]

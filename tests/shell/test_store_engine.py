@@ -66,6 +66,37 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         SqliteStore(tmp_path / "x.db")
 
 
+def test_a_version_1_store_keeps_its_tickets_and_deadlines(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    db.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    legacy = {
+        "ticket_id": "T-1",
+        "queue": None,
+        "tier": "premier",
+        "severity": 1,
+        "opened_at": "2026-11-23T10:00:00+00:00",
+        "last_event_at": "2026-11-23T10:00:00+00:00",
+        "rung": 1,
+    }
+    due = datetime(2026, 11, 23, 10, 15, tzinfo=UTC)
+    db.execute("INSERT INTO tickets(ticket_id, state) VALUES ('T-1', ?)", (json.dumps(legacy),))
+    db.execute("INSERT INTO tickets(ticket_id, state) VALUES ('T-2', ?)", (json.dumps(legacy),))
+    db.execute("INSERT INTO timers(ticket_id, due) VALUES ('T-1', ?)", (due.timestamp(),))
+    db.close()
+
+    store = SqliteStore(tmp_path / "old.db")
+    try:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert store.next_due() == due
+        assert store.due_tickets(due) == ["T-1"] and store.timer_count() == 1
+        state = store.get_ticket("T-1")
+        assert state is not None and state.rung == 1 and state.opened_at.hour == 10
+        # Readers of version 1 still find the deadlines under the old name.
+        assert store.db.execute("SELECT ticket_id FROM timers").fetchall() == [("T-1",)]
+    finally:
+        store.close()
+
+
 def test_opened_event_commits_state_timer_outbox_codes_audit_together(store: SqliteStore) -> None:
     engine = Engine(store, P, token=lambda: "tok")
     with store.transaction():
