@@ -9,6 +9,7 @@ once, as the daemon would). Before each event every deadline earlier than it fir
 from __future__ import annotations
 
 import heapq
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +51,23 @@ class Line:
     by: str | None = None
     detail: str = ""
 
+    def to_json_text(self) -> str:
+        """:meth:`to_json` as one JSON line (SPEC section 8's spacing), built directly:
+        a simulation prints hundreds of thousands of them."""
+        out = (
+            f'{{"at": "{format_instant(self.at)}", "ticket": {_str(self.ticket)},'
+            f' "action": "{self.action}"'
+        )
+        if self.rung:
+            out += f', "rung": {self.rung}'
+        if self.to is not None:
+            out += f', "to": {_str(self.to)}'
+        if self.via is not None:
+            out += f', "via": "{self.via}"'
+        if self.by is not None:
+            out += f', "by": {_str(self.by)}'
+        return out + "}"
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "at": format_instant(self.at),
@@ -81,6 +99,9 @@ class Line:
         return " ".join(parts)
 
 
+_str = json.JSONEncoder(ensure_ascii=True).encode
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
     at: datetime
@@ -98,6 +119,8 @@ class Simulation:
         self.clock: datetime | None = None
         self.rejections: list[Rejection] = []
         self._heap: list[tuple[datetime, str]] = []
+        #: Each ticket's current next deadline: a heap entry that differs is stale.
+        self._due: dict[str, datetime | None] = {}
         self._seen: set[str] = set()
 
     def run(self, events: Iterable[TicketEvent], until: datetime | None = None) -> Iterator[Line]:
@@ -122,9 +145,9 @@ class Simulation:
             if due > to or (due == to and not inclusive):
                 break
             heapq.heappop(self._heap)
-            state = self.tickets.get(ticket_id)
-            if state is None or next_deadline(state) != due:
+            if self._due.get(ticket_id) != due:
                 continue  # superseded by a later change of the ticket
+            state = self.tickets[ticket_id]
             self.clock = due if self.clock is None else max(self.clock, due)
             yield from self._step(state, Tick(), ticket_id)
 
@@ -144,7 +167,7 @@ class Simulation:
         assert self.clock is not None
         outcome = step(state, inp, self.clock, self.policy)
         self.tickets[ticket_id] = outcome.state
-        due = next_deadline(outcome.state)
+        due = self._due[ticket_id] = next_deadline(outcome.state)
         if due is not None:
             heapq.heappush(self._heap, (due, ticket_id))
         for command in outcome.commands:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from pager.commands.common import load_or_report, parse_time
@@ -35,12 +34,20 @@ def run(args: argparse.Namespace) -> int:
                 bad += 1
                 print(f"{args.events}:{number}: {exc}", file=sys.stderr)
     simulation = Simulation(Policy(config))
+    # Lines are written in chunks: a week of 10,000 tickets is ~250,000 of them.
+    chunk: list[str] = []
     for entry in simulation.run(events, until=args.until):
         if args.json:
             if entry.action in TIMELINE_ACTIONS:
-                print(json.dumps(entry.to_json(), separators=(", ", ": ")))
+                chunk.append(entry.to_json_text())
         else:
-            print(entry.to_text())
+            chunk.append(entry.to_text())
+        if len(chunk) >= 4096:
+            sys.stdout.write("\n".join(chunk) + "\n")
+            chunk.clear()
+    if chunk:
+        sys.stdout.write("\n".join(chunk) + "\n")
+    sys.stdout.flush()
     for rejection in simulation.rejections:
         print(
             f"rejected event {rejection.event_id} ({rejection.ticket}): {rejection.reason}",

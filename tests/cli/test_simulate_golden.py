@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pager.cli import main
+from pager.simulation import TIMELINE_ACTIONS, Line
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((REPO / "examples").glob("*.jsonl"))
@@ -98,3 +102,28 @@ def test_simulate_reports_bad_lines_and_exits_1(
     assert main(["simulate", "-c", str(REPO), str(bad)]) == 1
     err = capsys.readouterr().err
     assert "bad.jsonl:1:" in err and "bad.jsonl:2:" in err
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    at=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+    ticket=st.text(min_size=1, max_size=12),
+    action=st.sampled_from(sorted(TIMELINE_ACTIONS)),
+    rung=st.none() | st.integers(0, 4),
+    to=st.none() | st.text(max_size=8),
+    via=st.none() | st.sampled_from(["sms", "email", "voice"]),
+    by=st.none() | st.text(max_size=8),
+)
+def test_json_line_is_exactly_json_dumps_of_the_mapping(
+    at: datetime,
+    ticket: str,
+    action: str,
+    rung: int | None,
+    to: str | None,
+    via: str | None,
+    by: str | None,
+) -> None:
+    line = Line(at, ticket, action, rung, to, via, by)
+    assert line.to_json_text() == json.dumps(line.to_json(), separators=(", ", ": "))
