@@ -38,9 +38,12 @@ TIMELINE_ACTIONS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Line:
-    """One timeline line: a notification sent, or a record (ack, breach, notes)."""
+    """One timeline line: a notification sent, or a record (ack, breach, notes).
+
+    Not frozen: a simulation makes hundreds of thousands, and a frozen dataclass pays
+    for an ``object.__setattr__`` per field."""
 
     at: datetime
     ticket: str

@@ -94,9 +94,8 @@ def format_instant(t: datetime) -> str:
     """RFC 3339 in UTC with a ``Z``, seconds precision unless sub-second."""
     if t.tzinfo is not UTC:
         t = t.astimezone(UTC)
-    if t.microsecond:
-        return t.isoformat(timespec="microseconds").replace("+00:00", "Z")
-    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
+    # isoformat() shows microseconds only when there are some, and ends in "+00:00".
+    return t.isoformat()[:-6] + "Z"
 
 
 def parse_instant(text: str) -> datetime:

@@ -18,7 +18,7 @@ DST rules (the README repeats them):
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -101,6 +101,10 @@ def _exact_local_instant(day: date, minute: int, tz: ZoneInfo) -> datetime:
     return hi
 
 
+#: Most days :class:`OpeningHours` remembers (ten years of them).
+_DAY_WINDOW_MEMO = 3660
+
+
 @dataclass(frozen=True, slots=True)
 class OpeningHours:
     """``hours`` on their ``days`` in zone ``tz``, except on the local ``holidays``.
@@ -112,6 +116,11 @@ class OpeningHours:
     hours: WeeklyHours
     tz: ZoneInfo
     holidays: frozenset[date] = frozenset()
+    #: Memo of :meth:`_day_window` (a pure function of the date): every SLA, reminder
+    #: and calendar question asks about the same few days, and a zone conversion is dear.
+    _day_windows: dict[date, tuple[datetime, datetime]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     @classmethod
     def of_calendar(cls, calendar: Calendar) -> OpeningHours:
@@ -121,10 +130,16 @@ class OpeningHours:
         return day.weekday() in self.hours.days and day not in self.holidays
 
     def _day_window(self, day: date) -> tuple[datetime, datetime]:
-        return (
-            local_instant(day, self.hours.start, self.tz),
-            local_instant(day, self.hours.end, self.tz),
-        )
+        found = self._day_windows.get(day)
+        if found is None:
+            found = (
+                local_instant(day, self.hours.start, self.tz),
+                local_instant(day, self.hours.end, self.tz),
+            )
+            if len(self._day_windows) >= _DAY_WINDOW_MEMO:
+                self._day_windows.clear()
+            self._day_windows[day] = found
+        return found
 
     def _raw_windows_from(self, day: date) -> Iterator[tuple[datetime, datetime]]:
         """Unmerged daily windows of ``day`` and the days after it (forever, unless none)."""
