@@ -59,6 +59,7 @@ class Service:
         self.engine = Engine(store, policy)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pager-store")
         self._queue: list[_Job] = []
+        self._urgent: list[_Job] = []
         self._wake = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self.on_commit: list[Callable[[CommitInfo], None]] = []
@@ -88,22 +89,36 @@ class Service:
         await asyncio.get_running_loop().run_in_executor(self._executor, self.store.close)
         self._executor.shutdown(wait=True)
 
-    async def db(self, fn: Callable[[Engine], T]) -> T:
-        """Run ``fn(engine)`` on the store thread inside a (shared) transaction."""
+    async def db(self, fn: Callable[[Engine], T], *, urgent: bool = False) -> T:
+        """Run ``fn(engine)`` on the store thread inside a (shared) transaction.
+
+        ``urgent`` jobs (a person answering a page) go into the next batch ahead of
+        everything queued: during an alert storm thousands of events may be waiting,
+        and the reply that stops the storm must not wait behind them.
+        """
         if self._runner is None:
             await self.start()
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Job(fn, future))
+        (self._urgent if urgent else self._queue).append(_Job(fn, future))
         self._wake.set()
         return await future
+
+    def _next_batch(self) -> list[_Job]:
+        """Up to MAX_BATCH jobs: urgent ones first, then the others in arrival order."""
+        batch, self._urgent = self._urgent[:MAX_BATCH], self._urgent[MAX_BATCH:]
+        room = MAX_BATCH - len(batch)
+        if room > 0 and self._queue:
+            batch += self._queue[:room]
+            self._queue = self._queue[room:]
+        return batch
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            while self._queue or self._urgent:
+                batch = self._next_batch()
                 try:
                     outcomes, info = await loop.run_in_executor(self._executor, self._commit, batch)
                 except StoreError as exc:

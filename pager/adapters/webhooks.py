@@ -196,7 +196,7 @@ class WebhookServer:
                 return _SmsAnswer("duplicate", person, inbound.ALREADY_HANDLED)
             return _SmsAnswer("ok", person, inbound.handle_sms(engine, person, body, now))
 
-        answer = await self._service.db(job)
+        answer = await self._service.db(job, urgent=True)
         request[_OUTCOME] = answer.outcome
         request[_DETAIL] = f"sid={sid[:40]} from={sender[:20]}" + (
             f" person={answer.person}" if answer.person else ""
@@ -209,7 +209,9 @@ class WebhookServer:
     async def _answer(self, request: web.Request) -> web.Response:
         await self._signed_form(request)
         token, public_url = request.match_info["token"], self._public_url
-        twiml = await self._service.db(lambda e: inbound.voice_twiml(e, token, public_url))
+        twiml = await self._service.db(
+            lambda e: inbound.voice_twiml(e, token, public_url), urgent=True
+        )
         return _twiml(twiml)
 
     async def _gather(self, request: web.Request) -> web.Response:
@@ -217,7 +219,7 @@ class WebhookServer:
         token, public_url = request.match_info["token"], self._public_url
         digits, now = form.get("Digits", ""), self._clock()
         twiml = await self._service.db(
-            lambda e: inbound.voice_gather(e, token, digits, now, public_url)
+            lambda e: inbound.voice_gather(e, token, digits, now, public_url), urgent=True
         )
         # A keypress is not a secret once applied, and says what the call did.
         request[_DETAIL] = f"digits={digits[:4]!r}"

@@ -94,3 +94,26 @@ async def test_a_store_error_fails_the_whole_batch(service: Service) -> None:
     assert all(isinstance(r, StoreError) for r in results), results
     assert not service.store_ok and "disk is full" in service.store_error
     assert await service.db(lambda _e: seen(service)) == set()
+
+
+async def test_an_urgent_job_overtakes_a_backlog(service: Service) -> None:
+    order: list[str] = []
+
+    def slow(n: int) -> Callable[[Engine], None]:
+        def job(_engine: Engine) -> None:
+            order.append(f"event-{n}")
+
+        return job
+
+    def reply(_engine: Engine) -> str:
+        order.append("reply")
+        return "acked"
+
+    # A backlog of 2,000 queued jobs (eight batches), then a person's reply.
+    backlog = [asyncio.ensure_future(service.db(slow(n))) for n in range(2000)]
+    await asyncio.sleep(0)  # every backlog job is queued before the reply
+    assert await service.db(reply, urgent=True) == "acked"
+    await asyncio.gather(*backlog)
+    # The reply ran in the first batch after it arrived, not after the backlog.
+    assert order.index("reply") < 2 * 256, order.index("reply")
+    assert [o for o in order if o != "reply"] == [f"event-{n}" for n in range(2000)]
