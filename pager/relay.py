@@ -228,12 +228,14 @@ class Relay:
         """Write a send's outcome, retrying while the store is unavailable.
 
         The row stays ``sending`` meanwhile; if the process dies first it is re-queued at
-        start-up (the duplicate window SPEC section 9 allows), never lost.
+        start-up (the duplicate window SPEC section 9 allows), never lost. The write is
+        urgent: behind a backlog of events it would hold that window open for as long
+        as the backlog takes.
         """
         delay = 0.5
         while True:
             try:
-                return await self.service.db(fn)
+                return await self.service.db(fn, urgent=True)
             except StoreError as exc:
                 log.error("cannot record a send (%s); retrying in %.1fs", exc, delay)
             await asyncio.sleep(delay)
