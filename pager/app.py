@@ -343,6 +343,8 @@ class Daemon:
                 self.metrics.timers_armed.set(timers)
                 self.metrics.store_ok.set(1)
             self.metrics.broker_connected.set(1 if self.bridge.connected else 0)
+            self.ingest.events_log.flush()
+            self.relay.sent_log.flush()
             await asyncio.sleep(1.0)
 
 

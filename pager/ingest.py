@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Final, Literal
 
+from pager.burstlog import BurstLog
 from pager.core.events import (
     MAX_PAYLOAD_BYTES,
     InvalidEvent,
@@ -87,6 +88,8 @@ class Ingest:
         self._clock = clock
         self._tier_known = tier_known
         self._state_publish = state_publish
+        #: One line per event, except in a storm (see :mod:`pager.burstlog`).
+        self.events_log = BurstLog(log, "events")
         self._retry_min = retry_min
         self._retry_max = retry_max
         self._ticket_level = _ticket_level(settings.events_topic)
@@ -128,7 +131,7 @@ class Ingest:
             return "dead-letter"
         if result.status == "duplicate":
             self._metrics.events_duplicate.inc()
-        log.info("%s: %s", label, result.status)
+        self.events_log.info("%s: %s", label, result.status)
         return result.status
 
     def _precheck(self, topic: str, event: TicketEvent) -> tuple[str, str] | None:

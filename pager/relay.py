@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from pager.burstlog import BurstLog
 from pager.core.model import Settings
 from pager.delivery import Mailer, PermanentFailure, SmsSender, TemporaryFailure, VoiceCaller
 from pager.engine import Engine
@@ -98,6 +99,8 @@ class Relay:
         self._inflight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(CONCURRENCY)
         self._stopping = False
+        #: One line per provider request, except in a storm (see :mod:`pager.burstlog`).
+        self.sent_log = BurstLog(log, "sends")
 
     def apply_settings(self, settings: Settings) -> None:
         """Config reload: new limits apply from now on (history is kept)."""
@@ -213,7 +216,7 @@ class Relay:
                 self.metrics.event_to_first_page.observe(max(0.0, self.clock() - send.created_at))
             now = datetime.fromtimestamp(self.clock(), UTC)
             await self._record(lambda e: e.store.mark_sent(send.ids, provider_id, now))
-            log.info(
+            self.sent_log.info(
                 "sent %s to %s (%s) ids=%s provider_id=%s",
                 send.channel,
                 send.person,
