@@ -16,6 +16,7 @@ import asyncio
 import json
 import random
 import sqlite3
+import statistics
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -281,8 +282,14 @@ def store_ingest(opts: Options) -> Outcome:
     )
     count = 10_000
     events = _fanout_burst(count, people)
-    burst_s = asyncio.run(_burst(work / "burst.db", fanout, events, concurrent=True))
-    burst_rows = _rows(work / "burst.db")
+    # Three bursts, each into a fresh store; the median is the figure (a shared VM's
+    # neighbours move single runs by +-30 %).
+    runs = []
+    for attempt in range(opts.scale(3, 1)):
+        db = work / f"burst-{attempt}.db"
+        runs.append(asyncio.run(_burst(db, fanout, events, concurrent=True)))
+    burst_s = statistics.median(runs)
+    burst_rows = _rows(work / "burst-0.db")
     serial_count = opts.scale(10_000, 3_000)
     serial_s = asyncio.run(
         _burst(work / "serial.db", fanout, events[:serial_count], concurrent=False)
@@ -294,7 +301,12 @@ def store_ingest(opts: Options) -> Outcome:
     same_rows = _rows(work / "same.db")
     return Outcome(
         figures=[
-            at_least("burst of 10,000 opened, group commit", count / burst_s, "events/s", 5000),
+            at_least(
+                f"burst of 10,000 opened, group commit (median of {len(runs)})",
+                count / burst_s,
+                "events/s",
+                5000,
+            ),
             info("same events one at a time (awaited)", serial_count / serial_s, "events/s"),
             info(
                 f"example config, {same_count:,} pages to one person, group commit",
@@ -306,6 +318,7 @@ def store_ingest(opts: Options) -> Outcome:
             "fanout_config": f"{people} people, one region each; event i pages person i % {people}",
             "events": count,
             "burst_seconds": burst_s,
+            "burst_seconds_each_run": runs,
             "burst_rows": burst_rows,
             "durable": burst_rows["events"] == count,
             "serial_events": serial_count,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
 import os
@@ -19,6 +20,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pager.adapters.dryrun import DryRunSender
 from pager.adapters.mqtt import MqttBridge
@@ -353,10 +355,37 @@ def _is_config_file(_change: object, path: str) -> bool:
     return path.endswith((".yaml", ".yml", ".secret"))
 
 
+def quiet_closed_socket_callbacks(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Loop exception handler: one debug line for a known race, the default otherwise.
+
+    aiomqtt schedules ``loop.add_writer(fd, ...)`` from paho's socket callback with
+    ``call_soon_threadsafe``; when the broker drops the connection in between, the fd
+    is closed by the time the call runs and asyncio would log an ERROR with a traceback
+    ("Bad file descriptor") on every broker restart. The bridge notices the lost
+    connection and reconnects by itself, so the traceback only alarms whoever reads
+    the journal.
+    """
+    exc = context.get("exception")
+    handle = repr(context.get("handle", ""))
+    if (
+        isinstance(exc, OSError)
+        and exc.errno == errno.EBADF
+        and ("add_writer" in handle or "add_reader" in handle)
+    ):
+        log.debug("mqtt: socket callback after the connection closed: %s", exc)
+        return
+    loop.default_exception_handler(context)
+
+
+async def _run_with_handler(daemon: Daemon) -> int:
+    asyncio.get_running_loop().set_exception_handler(quiet_closed_socket_callbacks)
+    return await daemon.run()
+
+
 def run_daemon(config_dir: str, *, dry_run: bool) -> int:
     configure_logging()
     started = time.monotonic()
     daemon = Daemon(config_dir, dry_run=dry_run)
-    code = asyncio.run(daemon.run())
+    code = asyncio.run(_run_with_handler(daemon))
     log.debug("ran for %.1fs", time.monotonic() - started)
     return code
