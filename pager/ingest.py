@@ -40,6 +40,8 @@ from pager.service import Service
 from pager.store.sqlite import StoreError
 
 log = logging.getLogger("pager.ingest")
+#: Compact JSON (one encoder; ``json.dumps`` with options builds one per call).
+_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
 
 Outcome = Literal["applied", "duplicate", "dead-letter", "unchanged"]
 Publish = Callable[[str, bytes, bool], Awaitable[bool]]
@@ -202,7 +204,7 @@ class Ingest:
             "severity": state.severity,
             "tier": state.tier,
         }
-        return json.dumps(body, separators=(",", ":")).encode()
+        return _COMPACT(body).encode()
 
     def publish_state(self, state: TicketState) -> None:
         """Publish ``state`` retained, now; a failed publish is dropped (the bridge logs it)."""

@@ -118,7 +118,8 @@ class Relay:
         while not self._stopping:
             self._wake.clear()
             try:
-                sends, next_due = await self.service.db(self._claim)
+                # Urgent: a page already decided goes out before more events are read.
+                sends, next_due = await self.service.db(self._claim, urgent=True)
             except Exception as exc:
                 log.error("outbox claim failed: %s", exc)
                 await self._sleep(1.0)
