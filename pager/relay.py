@@ -162,6 +162,7 @@ class Relay:
                 calls.append(row)
             else:
                 sends.append(_send([row]))
+        ready: list[tuple[str, list[OutboxRow]]] = []
         for person, group in sms_by_person.items():
             at = max(self.sms_rate.earliest(now), self.sms_limit.earliest(person, now))
             if at > now:
@@ -169,14 +170,15 @@ class Relay:
                 continue
             self.sms_rate.take(now)
             self.sms_limit.take(person, now)
+            ready.append((person, group))
+        waiting = store.pending_for_many([person for person, _ in ready], "sms")
+        for person, group in ready:
             # Everything already waiting for this person goes out as one SMS (bundling);
             # nothing is held back to wait for company.
             # Only rows held back by a limit join the bundle; a row waiting out a retry
             # backoff keeps its own schedule.
             taken = {g.id for g in group}
-            extra = [
-                r for r in store.pending_for(person, "sms") if r.id not in taken and r.attempts == 0
-            ]
+            extra = [r for r in waiting[person] if r.id not in taken and r.attempts == 0]
             sends.append(_send(fit_bundle(group + extra)))
         for row in calls:
             at = max(self.call_rate.earliest(now), self.call_limit.earliest(row.person, now))
@@ -186,8 +188,7 @@ class Relay:
             self.call_rate.take(now)
             self.call_limit.take(row.person, now)
             sends.append(_send([row]))
-        for send in sends:
-            store.mark_sending(send.ids)
+        store.mark_sending([i for send in sends for i in send.ids])
         return sends, store.next_message_due()
 
     # --- delivering (event loop) ---------------------------------------------------------
