@@ -78,7 +78,15 @@ class DiskFull:
 
     def begin(self) -> None:
         block = b"\0" * (1 << 16)
-        with self.filler.open("wb") as f:
+        try:
+            filler = self.filler.open("wb")
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            # Already full before the episode: say what filled it.
+            sizes = {p.name: p.stat().st_size for p in self.mountpoint.iterdir()}
+            raise RuntimeError(f"{self.mountpoint} was full before the episode: {sizes}") from exc
+        with filler as f:
             try:
                 while True:
                     f.write(block)
