@@ -78,27 +78,19 @@ class DiskFull:
 
     def begin(self) -> None:
         block = b"\0" * (1 << 16)
-        try:
-            filler = self.filler.open("wb")
-        except OSError as exc:
-            if exc.errno != errno.ENOSPC:
-                raise
-            # Already full before the episode: say what filled it.
-            sizes = {p.name: p.stat().st_size for p in self.mountpoint.iterdir()}
-            raise RuntimeError(f"{self.mountpoint} was full before the episode: {sizes}") from exc
-        with filler as f:
+        # Unbuffered: a buffered file would flush its tail again at close and raise
+        # ENOSPC there, after the disk is (correctly) full.
+        with self.filler.open("wb", buffering=0) as f:
             try:
-                while True:
-                    f.write(block)
-                    f.flush()
+                while f.write(block):
+                    pass
             except OSError as exc:
                 if exc.errno != errno.ENOSPC:
                     raise
         # The last partial block: leave not one free page for the WAL.
-        with contextlib.suppress(OSError), self.filler.open("ab") as f:
-            while True:
-                f.write(b"\0" * 512)
-                f.flush()
+        with contextlib.suppress(OSError), self.filler.open("ab", buffering=0) as f:
+            while f.write(b"\0" * 512):
+                pass
 
     def end(self) -> None:
         self.filler.unlink(missing_ok=True)
