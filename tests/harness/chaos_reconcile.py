@@ -214,7 +214,9 @@ class Reconciliation:
             f"outbox rows: {len(self.rows)} {dict(states)}; received items: {len(self.items)}",
             f"lost: {len(self.lost)} (unfinished {len(self.unfinished)}, never received"
             f" {len(self.missing)}, failed without fallback {len(self.failed_without_fallback)})",
-            f"duplicates: {len(self.duplicates)}; delivered though the store says not sent:"
+            f"duplicates: {len(self.duplicates)}"
+            f" {dict(collections.Counter(row.channel for row, _ in self.duplicates))};"
+            " delivered though the store says not sent:"
             f" {len(self.delivered_though_unsent)}; unexplained: {len(self.unexplained)}",
         ]
         for label, entries in (
