@@ -33,6 +33,7 @@ from bench.bench_common import (
     now_utc,
     stack,
 )
+from pager.store.codec import field_path
 from tests.harness.fake_twilio import FakeTwilio
 
 TICKETS = 10_000
@@ -49,8 +50,8 @@ def _unacknowledged(db: Any) -> int:
     return count(
         db,
         "SELECT COUNT(*) FROM tickets WHERE closed = 0"
-        " AND (json_extract(state, '$.owner') IS NULL"
-        " OR json_extract(state, '$.ack_deadline') IS NOT NULL)",
+        f" AND (json_extract(state, '{field_path('owner')}') IS NULL"
+        f" OR json_extract(state, '{field_path('ack_deadline')}') IS NOT NULL)",
     )
 
 

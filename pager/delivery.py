@@ -40,6 +40,11 @@ class VoiceCaller(Protocol):
 
 
 class Mailer(Protocol):
-    async def send_email(self, to: str, subject: str, body: str) -> str:
-        """Send a plain-text email; return the Message-ID."""
+    async def send_email(self, to: str, subject: str, body: str, message_key: str = "") -> str:
+        """Send a plain-text email; return the Message-ID.
+
+        ``message_key`` names the notification: a resend of it (after a crash in the
+        duplicate window of SPEC section 9) carries the same Message-ID, which mail
+        clients use to show one message.
+        """
         ...

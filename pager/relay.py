@@ -55,6 +55,8 @@ class Send:
     """One provider request covering one or more outbox rows (a bundle)."""
 
     ids: tuple[int, ...]
+    #: The first row's outbox key (names the notification, e.g. for a stable Message-ID).
+    key: str
     channel: str
     person: str
     address: str
@@ -254,7 +256,9 @@ class Relay:
             return await self.senders.voice.call(
                 send.address, f"{base}/answer/{send.token}", f"{base}/status/{send.token}"
             )
-        return await self.senders.email.send_email(send.address, send.subject, send.body)
+        return await self.senders.email.send_email(
+            send.address, send.subject, send.body, message_key=send.key
+        )
 
     async def _retry(self, send: Send, error: str, retry_after: float | None) -> None:
         attempt = send.attempts + 1
@@ -295,6 +299,7 @@ def _send(rows: list[OutboxRow]) -> Send:
     body = first.body if len(rows) == 1 else bundle_body(rows)
     return Send(
         ids=tuple(r.id for r in rows),
+        key=first.key,
         channel=first.channel,
         person=first.person,
         address=first.address,

@@ -41,7 +41,7 @@ class DryRunSender:
         self._write(f"DRY-RUN voice to={to} url={answer_url}{status}\n")
         return self._next_id("voice")
 
-    async def send_email(self, to: str, subject: str, body: str) -> str:
+    async def send_email(self, to: str, subject: str, body: str, message_key: str = "") -> str:
         indented = "".join(f"    {line}\n" for line in body.splitlines())
         self._write(f"DRY-RUN email to={to} subject={subject!r}\n{indented}")
         return self._next_id("email")

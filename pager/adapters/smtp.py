@@ -7,6 +7,7 @@ spares us keeping a connection alive and noticing when the relay drops it.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import ssl
 from datetime import UTC, datetime
@@ -61,20 +62,30 @@ class SmtpMailer:
     def __repr__(self) -> str:  # never shows the password
         return f"SmtpMailer(host={self._host!r}, port={self._port}, from={self._from!r})"
 
-    def build_message(self, to: str, subject: str, body: str) -> EmailMessage:
-        """The plain-text UTF-8 message as it will be sent (Message-ID and Date set)."""
+    def build_message(
+        self, to: str, subject: str, body: str, message_key: str = ""
+    ) -> EmailMessage:
+        """The plain-text UTF-8 message as it will be sent (Message-ID and Date set).
+
+        With a ``message_key`` the Message-ID is derived from it (the same for a resend of
+        the same notification); without, it is random.
+        """
         message = EmailMessage()
         message["From"] = self._from
         message["To"] = to
         # A header must be one line; a newline in a summary must not inject headers.
         message["Subject"] = " ".join(subject.split())
         message["Date"] = format_datetime(datetime.now(UTC))
-        message["Message-ID"] = make_msgid(domain=self._msgid_domain)
+        if message_key:
+            digest = hashlib.sha256(message_key.encode()).hexdigest()[:32]
+            message["Message-ID"] = f"<pager.{digest}@{self._msgid_domain}>"
+        else:
+            message["Message-ID"] = make_msgid(domain=self._msgid_domain)
         message.set_content(body, charset="utf-8")
         return message
 
-    async def send_email(self, to: str, subject: str, body: str) -> str:
-        message = self.build_message(to, subject, body)
+    async def send_email(self, to: str, subject: str, body: str, message_key: str = "") -> str:
+        message = self.build_message(to, subject, body, message_key)
         message_id = str(message["Message-ID"])
         try:
             async with asyncio.timeout(self._timeout):

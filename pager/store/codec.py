@@ -61,6 +61,14 @@ def _codec(name: str) -> str:
 _KINDS = tuple(_codec(name) for name in _FIELD_NAMES)
 
 
+def field_path(name: str) -> str:
+    """The JSON path of field ``name`` in a stored state (format 2), for ad-hoc SQL:
+    ``json_extract(state, field_path('owner'))``. Raises KeyError for an unknown field."""
+    if name not in _FIELD_NAMES:
+        raise KeyError(name)
+    return f"$[{1 + _FIELD_NAMES.index(name)}]"
+
+
 def encode_state(state: TicketState) -> str:
     """The state as compact JSON text (format :data:`FORMAT`)."""
     fields = state.__dict__

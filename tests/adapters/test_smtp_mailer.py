@@ -206,3 +206,16 @@ async def test_close_drops_idle_client_connections() -> None:
     finally:
         writer.close()
         await writer.wait_closed()
+
+
+async def test_a_resend_of_one_notification_keeps_its_message_id(smtp_server: SmtpServer) -> None:
+    mailer = plain_mailer(smtp_server)
+    first = await mailer.send_email(TO, SUBJECT, BODY, message_key="T-1#3")
+    again = await mailer.send_email(TO, SUBJECT, BODY, message_key="T-1#3")
+    other = await mailer.send_email(TO, SUBJECT, BODY, message_key="T-1#4")
+    unkeyed = {await mailer.send_email(TO, SUBJECT, BODY) for _ in range(2)}
+    assert first == again != other
+    assert first.startswith("<pager.") and first.endswith("@example.com>")
+    assert len(unkeyed) == 2 and first not in unkeyed
+    mails = await smtp_server.wait_for(5)
+    assert [m.message["Message-ID"] for m in mails[:3]] == [first, again, other]

@@ -61,7 +61,7 @@ class Recorder:
         self.event.set()
         return f"CA{len(self.sent)}"
 
-    async def send_email(self, to: str, subject: str, body: str) -> str:
+    async def send_email(self, to: str, subject: str, body: str, message_key: str = "") -> str:
         self._maybe_fail("email")
         self.sent.append(("email", to, subject))
         self.event.set()

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pager.core.events import TicketEvent
 from pager.core.ladder import Page, PendingStep, TicketState, next_deadline
 from pager.engine import Engine
-from pager.store.codec import decode_state, encode_state
+from pager.store.codec import decode_state, encode_state, field_path
 from pager.store.migrations import MIGRATIONS, SchemaTooNew, migrate
 from pager.store.sqlite import SqliteStore, StoreError, path_from_url
 from tests.core.factory import build, t
@@ -340,3 +340,19 @@ def test_codec_reads_rows_written_before_format_2() -> None:
 def test_codec_refuses_corrupt_rows(row: str) -> None:
     with pytest.raises(ValueError, match="corrupt ticket state"):
         decode_state(row)
+
+
+def test_field_path_finds_fields_for_ad_hoc_sql(store: SqliteStore) -> None:
+    engine = Engine(store, P, token=lambda: "tok")
+    with store.transaction():
+        engine.ingest(ev("opened", "2026-11-20T02:00"), t("2026-11-20T02:00"))
+    [(owner, rung, ticket)] = store.db.execute(
+        "SELECT json_extract(state, ?), json_extract(state, ?), json_extract(state, ?)"
+        " FROM tickets",
+        (field_path("owner"), field_path("rung"), field_path("ticket_id")),
+    ).fetchall()
+    state = store.get_ticket(ticket)
+    assert state is not None
+    assert (owner, rung) == (state.owner, state.rung) and rung == 1
+    with pytest.raises(KeyError):
+        field_path("no_such_field")
