@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pager import inbound
 from pager.core.events import parse_event
@@ -456,3 +458,22 @@ def test_call_status_is_audited(desk: Desk) -> None:
     assert missing is None
     assert {"detail": "call to alice: no-answer", "to": "alice", "via": "voice"} in notes
     assert desk.owner("T-1") is None
+
+
+def _shorten_reference(text: str) -> str:
+    """The answer cut the slow way: one character at a time from the end."""
+    from pager.core.gsm7 import to_gsm7
+
+    text = to_gsm7(text)
+    if septets(text) <= SINGLE_SEGMENT_SEPTETS:
+        return text
+    while text and septets(text) > SINGLE_SEGMENT_SEPTETS - 3:
+        text = text[:-1]
+    return text.rstrip() + "..."
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab {}[]~|^€\\ ,.T-0123456789ș", max_size=600))
+def test_answers_are_cut_like_the_character_by_character_reference(text: str) -> None:
+    assert inbound._shorten(text) == _shorten_reference(text)
+    assert septets(inbound._shorten(text)) <= SINGLE_SEGMENT_SEPTETS
