@@ -29,6 +29,7 @@ from pager.adapters.smtp import SmtpMailer
 from pager.adapters.twilio import TwilioSender
 from pager.adapters.webhooks import WebhookServer
 from pager.config import ConfigError, load_config
+from pager.core.ladder import next_deadline
 from pager.core.model import Config
 from pager.core.policy import Policy
 from pager.engine import Engine
@@ -132,9 +133,11 @@ class Daemon:
         self.webhooks = webhooks
 
         def on_commit(info: CommitInfo) -> None:
-            if info.messages or info.tickets:
+            if info.messages:
                 relay.wake()
-                timers.wake()
+            deadlines = [d for s in info.tickets.values() if (d := next_deadline(s)) is not None]
+            if deadlines:
+                timers.wake(min(deadlines))
             for state in info.tickets.values():
                 self.ingest.publish_state(state)
 

@@ -36,6 +36,8 @@ BACKOFF_BASE = 2.0
 BACKOFF_CAP = 300.0
 #: How many sends may be in flight at once.
 CONCURRENCY = 64
+#: Outbox rows one claim looks at.
+CLAIM_LIMIT = 200
 
 
 def backoff(
@@ -121,7 +123,7 @@ class Relay:
             self._wake.clear()
             try:
                 # Urgent: a page already decided goes out before more events are read.
-                sends, next_due = await self.service.db(self._claim, urgent=True)
+                sends, next_due, full = await self.service.db(self._claim, urgent=True)
             except Exception as exc:
                 log.error("outbox claim failed: %s", exc)
                 await self._sleep(1.0)
@@ -131,8 +133,9 @@ class Relay:
                 task = asyncio.create_task(self._deliver(send))
                 self._inflight.add(task)
                 task.add_done_callback(self._inflight.discard)
-            if sends:
-                continue
+            if full:
+                continue  # more rows may be due than one claim takes
+            # Everything due was taken: new rows wake the relay, deferred ones are due then.
             delay = None if next_due is None else max(0.0, next_due - self.clock())
             await self._sleep(delay)
 
@@ -150,10 +153,12 @@ class Relay:
 
     # --- claiming (store thread) ---------------------------------------------------------
 
-    def _claim(self, engine: Engine) -> tuple[list[Send], float | None]:
+    def _claim(self, engine: Engine) -> tuple[list[Send], float | None, bool]:
+        """Sends for the due rows (marked ``sending``), when the next row is due, and
+        whether the claim was full (more rows may be due)."""
         store = engine.store
         now = self.clock()
-        rows = store.pending_messages(datetime.fromtimestamp(now, UTC))
+        rows = store.pending_messages(datetime.fromtimestamp(now, UTC), CLAIM_LIMIT)
         sends: list[Send] = []
         sms_by_person: dict[str, list[OutboxRow]] = {}
         calls: list[OutboxRow] = []
@@ -191,7 +196,7 @@ class Relay:
             self.call_limit.take(row.person, now)
             sends.append(_send([row]))
         store.mark_sending([i for send in sends for i in send.ids])
-        return sends, store.next_message_due()
+        return sends, store.next_message_due(), len(rows) >= CLAIM_LIMIT
 
     # --- delivering (event loop) ---------------------------------------------------------
 

@@ -37,9 +37,23 @@ class DeadlineLoop:
         self.metrics = metrics
         self.clock = clock
         self._wake = asyncio.Event()
+        #: While the loop sleeps: the epoch second it will wake by itself.
+        self._asleep_until: float | None = None
         self.fired = 0
 
-    def wake(self) -> None:
+    def wake(self, earliest: datetime | None = None) -> None:
+        """Look at the deadlines again: one may now be earlier than the loop thinks.
+
+        ``earliest`` is the earliest deadline the caller changed; when the sleeping loop
+        wakes by then anyway, nothing is done (each commit calls this, and a needless
+        wake costs a store round trip).
+        """
+        if (
+            earliest is not None
+            and self._asleep_until is not None
+            and earliest.timestamp() >= self._asleep_until
+        ):
+            return
         self._wake.set()
 
     async def run(self) -> None:
@@ -70,6 +84,10 @@ class DeadlineLoop:
                 await self._sleep(1.0)
 
     async def _sleep(self, delay: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(delay):
-                await self._wake.wait()
+        self._asleep_until = self.clock() + delay
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+        finally:
+            self._asleep_until = None

@@ -292,6 +292,35 @@ async def test_deadline_loop_is_woken_by_a_new_earlier_deadline(service: Service
     assert state is not None and state.rung >= 2
 
 
+async def test_a_later_deadline_does_not_wake_the_sleeping_loop(service: Service) -> None:
+    clock = Clock(NOW.timestamp())
+    loop = DeadlineLoop(service, Metrics(), clock=clock)
+    await service.ingest(opened("T-1", NOW), NOW, "")  # its deadline: NOW + 15 min
+    reads = 0
+    next_due = service.next_due
+
+    async def counted() -> datetime | None:
+        nonlocal reads
+        reads += 1
+        return await next_due()
+
+    service.next_due = counted  # type: ignore[method-assign]
+    task = asyncio.create_task(loop.run())
+    await asyncio.sleep(0.2)
+    assert reads == 1  # asleep for MAX_SLEEP (30 s; the deadline is 15 min away)
+    loop.wake(NOW + timedelta(minutes=5))  # later than that: nothing to do
+    await asyncio.sleep(0.2)
+    assert reads == 1
+    loop.wake(NOW + timedelta(seconds=10))  # earlier: look again
+    await asyncio.sleep(0.2)
+    assert reads == 2
+    loop.wake()  # no hint: always look again
+    await asyncio.sleep(0.2)
+    assert reads == 3
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 def test_fit_bundle_keeps_every_bundle_within_twilio_limit() -> None:
     from pager.relay import MAX_SMS_BODY, fit_bundle
     from pager.store.sqlite import OutboxRow
