@@ -7,7 +7,6 @@ import base64
 import json
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,11 +31,9 @@ from pager.core.model import (
     WallDuration,
     WeeklyHours,
 )
-from pager.core.policy import Policy
 from pager.ingest import Ingest, dead_letter_payload
 from pager.metrics import Metrics
 from pager.service import Service
-from pager.store.sqlite import SqliteStore
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 TOPIC = "support/tickets/{}/events"
@@ -92,14 +89,6 @@ class Published:
 
     def dead_letters(self) -> list[dict[str, Any]]:
         return [json.loads(p) for t, p, _ in self.calls if t == MQTT.dead_letter_topic]
-
-
-@pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[Service]:
-    svc = Service(SqliteStore(tmp_path / "pager.db"), Policy(config()))
-    await svc.start()
-    yield svc
-    await svc.close()
 
 
 @pytest.fixture

@@ -4,24 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
-
-from pager.core.policy import Policy
 from pager.engine import Engine
 from pager.service import Service
-from pager.store.sqlite import SqliteStore, StoreError
-from tests.shell.test_ingest import config
-
-
-@pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[Service]:
-    svc = Service(SqliteStore(tmp_path / "pager.db"), Policy(config()))
-    await svc.start()
-    yield svc
-    await svc.close()
+from pager.store.sqlite import StoreError
 
 
 def heartbeat_job(n: int, *, fail: bool = False) -> Callable[[Engine], int]:
