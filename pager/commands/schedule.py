@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import icalendar
-
 from pager.commands.oncall import (
     TIME_HELP,
     format_utc,
@@ -144,6 +142,9 @@ def ical_feed(
     now: datetime,
 ) -> bytes:
     """A VCALENDAR with one VEVENT per shift that has a person; DTSTART/DTEND in UTC."""
+    # Imported here: every other command (simulate among them) would pay for it at start.
+    import icalendar
+
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
