@@ -35,7 +35,7 @@ demo: venv mosquitto
 	$(BIN)/python -m scripts.demo
 
 bench: venv mosquitto
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 chaos: venv mosquitto
 	$(BIN)/pytest -m chaos tests/chaos
