@@ -41,6 +41,7 @@ from pager.core.events import TicketEvent, parse_event
 from pager.core.ladder import EventInput, Tick, TicketState, next_deadline, step
 from pager.core.model import Config
 from pager.core.policy import Policy
+from pager.engine import Engine
 from pager.service import Service
 from pager.store.sqlite import SqliteStore
 
@@ -250,6 +251,22 @@ async def _burst(
         await service.close()
 
 
+def _engine_alone(db: Path, config: Config, events: list[tuple[TicketEvent, str]]) -> float:
+    """Seconds for ``events`` through :class:`Engine` on this thread, 500 per transaction:
+    the store thread's own share of a burst, without the event loop beside it."""
+    store = SqliteStore(db)
+    engine = Engine(store, Policy(config))
+    try:
+        started = time.perf_counter()
+        for first in range(0, len(events), 500):
+            with store.transaction():
+                for event, text in events[first : first + 500]:
+                    engine.ingest(event, event.at, text)
+        return time.perf_counter() - started
+    finally:
+        store.close()
+
+
 def _rows(db: Path) -> dict[str, int]:
     """Row counts read by a fresh connection, after the service closed its own."""
     conn = sqlite3.connect(db)
@@ -271,15 +288,16 @@ def store_ingest(opts: Options) -> Outcome:
     """
     work = fresh_dir(opts, "store_ingest")
     people = 2000
-    fanout = load_config(
-        write_fanout_config(
-            work / "fanout",
-            people=people,
-            mqtt_url="mqtt://127.0.0.1:1883",
-            http_port=8025,
-            twilio_api_base="http://127.0.0.1:9",
-        )
+    config_dir = write_fanout_config(
+        work / "fanout",
+        people=people,
+        mqtt_url="mqtt://127.0.0.1:1883",
+        http_port=8025,
+        twilio_api_base="http://127.0.0.1:9",
     )
+    loading = time.perf_counter()
+    fanout = load_config(config_dir)
+    load_s = time.perf_counter() - loading
     count = 10_000
     events = _fanout_burst(count, people)
     # Three bursts, each into a fresh store; the median is the figure (a shared VM's
@@ -289,6 +307,7 @@ def store_ingest(opts: Options) -> Outcome:
         db = work / f"burst-{attempt}.db"
         runs.append(asyncio.run(_burst(db, fanout, events, concurrent=True)))
     burst_s = statistics.median(runs)
+    alone_s = _engine_alone(work / "alone.db", fanout, events)
     burst_rows = _rows(work / "burst-0.db")
     serial_count = opts.scale(10_000, 3_000)
     serial_s = asyncio.run(
@@ -308,6 +327,12 @@ def store_ingest(opts: Options) -> Outcome:
                 5000,
             ),
             info("same events one at a time (awaited)", serial_count / serial_s, "events/s"),
+            info(
+                "same burst through the engine alone (no event loop), 500 per commit",
+                count / alone_s,
+                "events/s",
+            ),
+            info(f"load_config of the {people:,}-person fan-out config", load_s, "s"),
             info(
                 f"example config, {same_count:,} pages to one person, group commit",
                 same_count / same_s,

@@ -158,12 +158,7 @@ class Engine:
             elif isinstance(command, ClosePages):
                 self.store.cancel_pages(command.ticket_id, command.persons)
                 self.store.remove_codes(command.ticket_id, command.persons)
-                self._opened = {
-                    key: code
-                    for key, code in self._opened.items()
-                    if key[1] != command.ticket_id
-                    or (command.persons is not None and key[0] not in command.persons)
-                }
+                self._opened.clear()  # the store is the authority again (rare: an ack)
             elif isinstance(command, Notify):
                 result.notifications.append(command)
                 if self._enqueue(new, command, now):

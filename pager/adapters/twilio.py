@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -91,7 +92,6 @@ class _RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         # Every page goes to the same few URLs with the same credentials: rebase and
         # encode them once (this is on the path of every SMS and call).
         self._rebased: dict[str, str] = {}
-        self._authorization: dict[tuple[str, str], str] = {}
 
     def rebase(self, url: str) -> str:
         found = self._rebased.get(url)
@@ -118,7 +118,7 @@ class _RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         """One HTTP request, no retries; raises aiohttp.ClientError / TimeoutError."""
         sent_headers = dict(headers or {})
         if auth is not None:
-            sent_headers["Authorization"] = self._basic(auth)
+            sent_headers["Authorization"] = _basic_auth(*auth)
         extra: dict[str, Any] = {}
         if timeout:
             extra["timeout"] = aiohttp.ClientTimeout(total=timeout)
@@ -144,15 +144,14 @@ class _RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
                 seen.retry_after = parse_retry_after(resp.headers.get("Retry-After"))
             return Response(resp.status, text, resp.headers)
 
-    def _basic(self, auth: tuple[str, str]) -> str:
-        found = self._authorization.get(auth)
-        if found is None:
-            found = aiohttp.encode_basic_auth(auth[0], auth[1])
-            self._authorization = {auth: found}  # one account: keep the latest only
-        return found
-
     async def close(self) -> None:
         await self._session.close()
+
+
+@functools.lru_cache(maxsize=4)
+def _basic_auth(user: str, password: str) -> str:
+    """The Authorization header of one account (encoded once, not per request)."""
+    return str(aiohttp.encode_basic_auth(user, password))
 
 
 def _flatten(values: dict[str, object] | None) -> list[tuple[str, str]] | None:

@@ -388,12 +388,8 @@ class SqliteStore:
         return None if row[0] is None else float(row[0])
 
     def pending_for(self, person: str, channel: str) -> list[OutboxRow]:
-        rows = self.db.execute(
-            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = 'pending' AND person = ?"
-            " AND channel = ? ORDER BY id",
-            (person, channel),
-        ).fetchall()
-        return [OutboxRow(*r) for r in rows]
+        """``person``'s pending rows on ``channel``, oldest first."""
+        return self.pending_for_many([person], channel)[person]
 
     def pending_for_many(self, persons: Sequence[str], channel: str) -> dict[str, list[OutboxRow]]:
         """:meth:`pending_for` of several people in one query per 500 of them."""
