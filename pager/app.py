@@ -29,7 +29,6 @@ from pager.adapters.smtp import SmtpMailer
 from pager.adapters.twilio import TwilioSender
 from pager.adapters.webhooks import WebhookServer
 from pager.config import ConfigError, load_config
-from pager.core.ladder import next_deadline
 from pager.core.model import Config
 from pager.core.policy import Policy
 from pager.engine import Engine
@@ -135,9 +134,8 @@ class Daemon:
         def on_commit(info: CommitInfo) -> None:
             if info.messages:
                 relay.wake()
-            deadlines = [d for s in info.tickets.values() if (d := next_deadline(s)) is not None]
-            if deadlines:
-                timers.wake(min(deadlines))
+            if info.earliest is not None:
+                timers.wake(info.earliest)
             for state in info.tickets.values():
                 self.ingest.publish_state(state)
 

@@ -86,6 +86,8 @@ class Engine:
         #: Tickets changed and messages queued since the service last collected them
         #: (whatever job did it: an event, a reply, a fired deadline, a fallback).
         self.touched: dict[str, TicketState] = {}
+        #: The earliest next deadline among them (the deadline loop's wake-up hint).
+        self.earliest: datetime | None = None
         self.queued = 0
 
     # --- inputs ------------------------------------------------------------------------
@@ -148,10 +150,13 @@ class Engine:
 
     def _apply(self, state: TicketState | None, outcome: Outcome, now: datetime) -> Result:
         new = outcome.state
-        self.store.put_ticket(new, next_deadline(new))
+        deadline = next_deadline(new)
+        self.store.put_ticket(new, deadline)
         result = Result("applied" if outcome.commands or new != state else "unchanged", ticket=new)
         if result.status == "applied":
             self.touched[new.ticket_id] = new
+            if deadline is not None and (self.earliest is None or deadline < self.earliest):
+                self.earliest = deadline
         for command in outcome.commands:
             if isinstance(command, OpenPage):
                 self._open_code(command.ticket_id, command.person, is_new=state is None)

@@ -49,6 +49,8 @@ class CommitInfo:
 
     tickets: dict[str, TicketState] = field(default_factory=dict)
     messages: int = 0
+    #: The earliest next deadline of those tickets (None: none of them has one).
+    earliest: datetime | None = None
 
 
 class Service:
@@ -159,14 +161,14 @@ class Service:
     ) -> tuple[list[tuple[bool, Any]], CommitInfo]:
         outcomes: list[tuple[bool, Any]] = []
         engine = self.engine
-        engine.touched, engine.queued = {}, 0
+        engine.touched, engine.queued, engine.earliest = {}, 0, None
         db = self.store.db
         try:
             with self.store.transaction():
                 for job in batch:
                     if savepoints:
                         db.execute("SAVEPOINT job")
-                        touched, queued = dict(engine.touched), engine.queued
+                        before = dict(engine.touched), engine.queued, engine.earliest
                     try:
                         value = job.fn(engine)
                     except sqlite3.Error as exc:
@@ -178,15 +180,15 @@ class Service:
                             raise _JobFailed from exc
                         db.execute("ROLLBACK TO job")
                         db.execute("RELEASE job")
-                        engine.touched, engine.queued = touched, queued
+                        engine.touched, engine.queued, engine.earliest = before
                         outcomes.append((False, exc))
                         continue
                     if savepoints:
                         db.execute("RELEASE job")
                     outcomes.append((True, value))
-            return outcomes, CommitInfo(tickets=engine.touched, messages=engine.queued)
+            return outcomes, CommitInfo(engine.touched, engine.queued, engine.earliest)
         finally:
-            engine.touched, engine.queued = {}, 0
+            engine.touched, engine.queued, engine.earliest = {}, 0, None
 
     def _store_failed(self, reason: str) -> None:
         if self.store_ok:

@@ -104,3 +104,22 @@ async def test_an_urgent_job_overtakes_a_backlog(service: Service) -> None:
     # The reply ran in the first batch after it arrived, not after the backlog.
     assert order.index("reply") < 2 * 256, order.index("reply")
     assert [o for o in order if o != "reply"] == [f"event-{n}" for n in range(2000)]
+
+
+async def test_a_commit_reports_the_earliest_deadline_it_set(service: Service) -> None:
+    from pager.core.events import parse_event
+    from pager.core.ladder import next_deadline
+    from pager.service import CommitInfo
+    from tests.shell.test_ingest import NOW, event
+
+    seen: list[CommitInfo] = []
+    service.on_commit.append(seen.append)
+    first, second = (
+        parse_event(event(ticket="T-1")),
+        parse_event(event(ticket="T-2", event_id="e2")),
+    )
+    await asyncio.gather(service.ingest(first, NOW, ""), service.ingest(second, NOW, ""))
+    states = [s for info in seen for s in info.tickets.values()]
+    deadlines = [d for s in states if (d := next_deadline(s)) is not None]
+    assert len(states) == 2 and deadlines
+    assert [info.earliest for info in seen if info.tickets] == [min(deadlines)]
