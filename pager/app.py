@@ -91,13 +91,9 @@ class Daemon:
         settings = config.settings
         try:
             store = SqliteStore(path_from_url(settings.store), checkpoint_in_background=True)
-            with store.transaction():
-                requeued = store.requeue_interrupted()
         except (StoreError, ValueError) as exc:
             log.error("store: %s", exc)
             return 1
-        if requeued:
-            log.warning("re-queued %d message(s) interrupted by the last shutdown", requeued)
         checkpointer = Checkpointer(store.path)
         checkpointer.start()
         service = Service(store, Policy(config))
@@ -105,6 +101,15 @@ class Daemon:
         senders = self._senders(config)
         relay = Relay(service, senders, settings, self.metrics)
         timers = DeadlineLoop(service, self.metrics)
+        try:
+            # Sends the last process left in flight: found at the provider, or queued again.
+            await relay.recover()
+        except StoreError as exc:
+            log.error("store: %s", exc)
+            await service.close()
+            await self._close_senders(senders)
+            checkpointer.stop()
+            return 1
         bridge = MqttBridge(settings.mqtt, on_message=self._on_message)
         self.ingest = Ingest(
             service=service,

@@ -8,6 +8,8 @@ texted STOP, mailbox rejected). Any other exception is a bug and is treated as t
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime
 from typing import Protocol
 
 
@@ -27,9 +29,25 @@ class PermanentFailure(DeliveryError):
     """Do not retry; fall back to the person's other channels."""
 
 
+def sms_digest(body: str) -> str:
+    """A short fingerprint of an SMS text: stored when a send is claimed, compared with
+    the provider's record of what it accepted (the text itself need not be kept twice)."""
+    return hashlib.sha256(body.encode()).hexdigest()[:32]
+
+
 class SmsSender(Protocol):
     async def send_sms(self, to: str, body: str) -> str:
         """Send one SMS to E.164 ``to``; return the provider's message id."""
+        ...
+
+    async def find_sms(self, to: str, digest: str, since: datetime) -> str | None:
+        """The id of an SMS to ``to`` whose text has ``digest`` (:func:`sms_digest`) that
+        the provider accepted at or after ``since`` and has not reported failed; None if
+        there is none. Raises :class:`TemporaryFailure` when the provider cannot say.
+
+        Asked at start-up about sends a dead process left unrecorded, so that what went
+        out is not sent again.
+        """
         ...
 
 

@@ -21,12 +21,19 @@ from typing import TypeVar
 
 from pager.burstlog import BurstLog
 from pager.core.model import Settings
-from pager.delivery import Mailer, PermanentFailure, SmsSender, TemporaryFailure, VoiceCaller
+from pager.delivery import (
+    Mailer,
+    PermanentFailure,
+    SmsSender,
+    TemporaryFailure,
+    VoiceCaller,
+    sms_digest,
+)
 from pager.engine import Engine
 from pager.metrics import Metrics
 from pager.ratelimit import SlidingWindow, Spacing
 from pager.service import Service
-from pager.store.sqlite import OutboxRow, StoreError
+from pager.store.sqlite import InterruptedSms, OutboxRow, StoreError
 
 log = logging.getLogger("pager.relay")
 T = TypeVar("T")
@@ -38,6 +45,13 @@ BACKOFF_CAP = 300.0
 CONCURRENCY = 64
 #: Outbox rows one claim looks at.
 CLAIM_LIMIT = 200
+#: How long start-up may spend asking the provider about interrupted sends, in all.
+RECOVER_TIMEOUT = 10.0
+#: Provider lookups at once during start-up.
+RECOVER_CONCURRENCY = 8
+#: How far the provider's clock may run behind ours (its creation times are compared
+#: with our claim times).
+CLOCK_SKEW = 60.0
 
 
 def backoff(
@@ -151,6 +165,54 @@ class Relay:
         if self._inflight:
             await asyncio.wait(set(self._inflight), timeout=grace)
 
+    async def recover(self, budget: float = RECOVER_TIMEOUT) -> tuple[int, int]:
+        """At start-up, before :meth:`run`: settle the sends a dead process left
+        ``sending``; returns (rows found sent, rows queued again).
+
+        An SMS the provider accepted but the store never recorded is looked up at the
+        provider (by number, text digest and claim time) and recorded as sent instead of
+        being sent twice. Everything else that was in flight (calls, emails, an SMS the
+        provider does not know or could not be asked about within ``budget`` seconds) goes back
+        to ``pending``: sent twice at worst (SPEC section 9), never lost.
+        """
+        interrupted = await self.service.db(lambda e: e.store.interrupted_sms())
+        found: list[tuple[InterruptedSms, str]] = []
+        if interrupted:
+            slots = asyncio.Semaphore(RECOVER_CONCURRENCY)
+
+            async def look_up(send: InterruptedSms) -> None:
+                since = datetime.fromtimestamp(send.claimed_at - CLOCK_SKEW, UTC)
+                async with slots:
+                    try:
+                        sid = await self.senders.sms.find_sms(send.address, send.digest, since)
+                    except Exception as exc:  # cannot tell: send again rather than lose it
+                        log.warning("cannot ask the provider about an interrupted sms: %s", exc)
+                        return
+                if sid is not None:
+                    found.append((send, sid))
+
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(budget), asyncio.TaskGroup() as group:
+                    for send in interrupted:
+                        group.create_task(look_up(send))
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        settled = list(found)  # look-ups cut short by the timeout add nothing from here on
+
+        def settle(engine: Engine) -> tuple[int, int]:
+            for send, sid in settled:
+                engine.store.mark_sent(send.ids, sid, now)
+            return sum(len(send.ids) for send, _ in settled), engine.store.requeue_interrupted()
+
+        recorded, requeued = await self.service.db(settle)
+        if recorded:
+            log.warning(
+                "%d interrupted sms row(s) had reached the provider: recorded, not sent again",
+                recorded,
+            )
+        if requeued:
+            log.warning("re-queued %d message(s) interrupted by the last shutdown", requeued)
+        return recorded, requeued
+
     # --- claiming (store thread) ---------------------------------------------------------
 
     def _claim(self, engine: Engine) -> tuple[list[Send], float | None, bool]:
@@ -195,7 +257,13 @@ class Relay:
             self.call_rate.take(now)
             self.call_limit.take(row.person, now)
             sends.append(_send([row]))
-        store.mark_sending([i for send in sends for i in send.ids])
+        ids: list[int] = []
+        digests: list[str | None] = []
+        for send in sends:
+            digest = sms_digest(send.body) if send.channel == "sms" else None
+            ids += send.ids
+            digests += [digest] * len(send.ids)
+        store.mark_sending(ids, now, digests)
         return sends, store.next_message_due(), len(rows) >= CLAIM_LIMIT
 
     # --- delivering (event loop) ---------------------------------------------------------

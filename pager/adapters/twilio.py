@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -31,11 +32,16 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from pager.delivery import PermanentFailure, TemporaryFailure
+from pager.delivery import PermanentFailure, TemporaryFailure, sms_digest
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_BASE = "https://api.twilio.com"
+#: How many of a number's newest messages :meth:`TwilioSender.find_sms` looks through
+#: (a person's SMS limit keeps far fewer than this in the minutes around a crash).
+LOOKUP_DEPTH = 20
+#: Message states in which Twilio will not deliver: such a message was not sent.
+_NOT_SENT = frozenset({"failed", "undelivered", "canceled"})
 
 
 @dataclass
@@ -216,6 +222,37 @@ class TwilioSender:
         return await self._create(
             "sms", to, lambda: client.messages.create_async(to=to, from_=self._from, body=body)
         )
+
+    async def find_sms(self, to: str, digest: str, since: datetime) -> str | None:
+        """See :meth:`pager.delivery.SmsSender.find_sms`: the newest messages from our
+        number to ``to`` (Twilio lists newest first), matched by text and creation time."""
+        client = self._twilio()
+        try:
+            async with asyncio.timeout(self._timeout):
+                messages = await client.messages.list_async(
+                    to=to, from_=self._from, limit=LOOKUP_DEPTH
+                )
+        except TwilioException as exc:
+            raise TemporaryFailure(f"twilio lookup of sms to {to}: {exc}") from exc
+        except TimeoutError as exc:
+            raise TemporaryFailure(
+                f"twilio lookup of sms to {to}: no answer within {self._timeout:g}s"
+            ) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise TemporaryFailure(
+                f"twilio lookup of sms to {to}: {type(exc).__name__}: {exc}"
+            ) from exc
+        for message in messages:
+            created = message.date_created
+            if (
+                created is not None
+                and created >= since
+                and message.status not in _NOT_SENT
+                and message.body is not None
+                and sms_digest(message.body) == digest
+            ):
+                return str(message.sid)
+        return None
 
     async def call(self, to: str, answer_url: str, status_url: str | None = None) -> str:
         client = self._twilio()

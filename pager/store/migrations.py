@@ -86,6 +86,12 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE timers;
     CREATE VIEW timers AS SELECT ticket_id, due FROM tickets WHERE due IS NOT NULL;
     """,
+    # 3: a claimed send remembers when it was claimed and a digest of the SMS text it
+    # sends, so that after a crash the provider can be asked whether it went out.
+    """
+    ALTER TABLE outbox ADD COLUMN claimed_at REAL;
+    ALTER TABLE outbox ADD COLUMN claim_digest TEXT;
+    """,
 )
 
 

@@ -103,6 +103,17 @@ class AuditEntry:
     detail: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class InterruptedSms:
+    """An SMS send a dead process left ``sending``: its rows, where it went, when it was
+    claimed (POSIX seconds) and the digest of its text (:func:`pager.delivery.sms_digest`)."""
+
+    ids: tuple[int, ...]
+    address: str
+    claimed_at: float
+    digest: str
+
+
 def path_from_url(url: str) -> Path:
     """``sqlite:/abs/path.db`` (the normalised config form) -> Path; ValueError otherwise."""
     if not url.startswith("sqlite:"):
@@ -419,11 +430,35 @@ class SqliteStore:
         ).fetchone()
         return None if row is None else OutboxRow(*row)
 
-    def mark_sending(self, ids: Sequence[int]) -> None:
+    def mark_sending(
+        self,
+        ids: Sequence[int],
+        claimed_at: float | None = None,
+        digests: Sequence[str | None] | None = None,
+    ) -> None:
+        """Claim rows for sending; ``digests[i]`` (if given) is the digest of the SMS text
+        row ``ids[i]`` goes out in, which lets a restart ask the provider about it."""
+        marks = digests if digests is not None else [None] * len(ids)
         self.db.executemany(
-            "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?",
-            [(i,) for i in ids],
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_at = ?,"
+            " claim_digest = ? WHERE id = ?",
+            [(claimed_at, digest, i) for i, digest in zip(ids, marks, strict=True)],
         )
+
+    def interrupted_sms(self) -> list[InterruptedSms]:
+        """SMS sends left ``sending`` by a dead process (rows of one bundle together)."""
+        rows = self.db.execute(
+            "SELECT id, address, claimed_at, claim_digest FROM outbox WHERE state = 'sending'"
+            " AND channel = 'sms' AND claimed_at IS NOT NULL AND claim_digest IS NOT NULL"
+            " ORDER BY id"
+        ).fetchall()
+        sends: dict[tuple[str, float, str], list[int]] = {}
+        for row_id, address, claimed_at, digest in rows:
+            sends.setdefault((address, claimed_at, digest), []).append(row_id)
+        return [
+            InterruptedSms(tuple(ids), address, claimed_at, digest)
+            for (address, claimed_at, digest), ids in sends.items()
+        ]
 
     def mark_sent(self, ids: Sequence[int], provider_id: str, at: datetime) -> None:
         self.db.executemany(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
 
 from pager.adapters.twilio import TwilioSender, parse_retry_after
-from pager.delivery import PermanentFailure, TemporaryFailure
-from tests.harness.fake_twilio import FakeTwilio
+from pager.delivery import PermanentFailure, TemporaryFailure, sms_digest
+from tests.harness.fake_twilio import FakeTwilio, Fault
 from tests.harness.mosquitto import free_port
 
 FROM = "+15550000001"
@@ -268,3 +269,64 @@ async def test_fake_checks_basic_auth_header_itself(fake_twilio: FakeTwilio) -> 
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     now = 1445412480.0  # 2015-10-21T07:28:00Z
     assert parse_retry_after(value, now=now) == expected
+
+
+# --- find_sms: asking Twilio whether an interrupted send went out -------------------------
+
+
+def _a_minute_ago() -> datetime:
+    return datetime.now(UTC) - timedelta(minutes=1)
+
+
+async def test_find_sms_finds_the_message_with_that_text(
+    sender: TwilioSender, fake_twilio: FakeTwilio
+) -> None:
+    first = await sender.send_sms(TO, "SEV1 T-1 Acme: gateway down. Reply 1 to ack")
+    second = await sender.send_sms(TO, "SEV2 T-2 Globex: slow. Reply 2 to ack")
+    await sender.send_sms("+40700000002", "SEV2 T-2 Globex: slow. Reply 2 to ack")
+
+    since = _a_minute_ago()
+    assert (
+        await sender.find_sms(TO, sms_digest("SEV1 T-1 Acme: gateway down. Reply 1 to ack"), since)
+        == first
+    )
+    assert (
+        await sender.find_sms(TO, sms_digest("SEV2 T-2 Globex: slow. Reply 2 to ack"), since)
+        == second
+    )
+    # The request filtered by recipient and our number, newest first, a bounded page.
+    assert fake_twilio.lookups[-1]["To"] == TO
+    assert fake_twilio.lookups[-1]["From"] == FROM
+    assert int(fake_twilio.lookups[-1]["PageSize"]) <= 20
+
+
+async def test_find_sms_none_for_other_text_number_or_an_older_message(
+    sender: TwilioSender, fake_twilio: FakeTwilio
+) -> None:
+    await sender.send_sms(TO, "SEV1 T-1 Acme: gateway down. Reply 1 to ack")
+    digest = sms_digest("SEV1 T-1 Acme: gateway down. Reply 1 to ack")
+
+    assert await sender.find_sms(TO, sms_digest("something else"), _a_minute_ago()) is None
+    assert await sender.find_sms("+40700000009", digest, _a_minute_ago()) is None
+    # Created before the claim (minus skew) it asks about: an earlier message, not this one.
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    assert await sender.find_sms(TO, digest, later) is None
+
+
+async def test_find_sms_ignores_a_message_twilio_reports_failed(
+    sender: TwilioSender, fake_twilio: FakeTwilio
+) -> None:
+    sid = await sender.send_sms(TO, "SEV1 T-1 Acme: gateway down. Reply 1 to ack")
+    fake_twilio.set_message_status(sid, "undelivered")
+
+    digest = sms_digest("SEV1 T-1 Acme: gateway down. Reply 1 to ack")
+    assert await sender.find_sms(TO, digest, _a_minute_ago()) is None
+
+
+async def test_find_sms_raises_temporary_failure_when_twilio_cannot_answer(
+    sender: TwilioSender, fake_twilio: FakeTwilio
+) -> None:
+    fake_twilio.add_number_rule(TO, Fault(status=503, code=20500))
+
+    with pytest.raises(TemporaryFailure, match="lookup of sms"):
+        await sender.find_sms(TO, sms_digest("x"), _a_minute_ago())

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.e2e.conftest import MakeRig, PagerRig, event, still, until
+from tests.harness.fake_twilio import Fault
 from tests.harness.mosquitto import Mosquitto
 
 pytestmark = pytest.mark.e2e
@@ -127,3 +128,63 @@ async def test_sigterm_waits_for_the_inflight_send_and_records_it(make_rig: Make
     await rig.daemon.astart()
     await still(lambda: len(rig.sms_to("ana", accepted=None)) == 1, duration=1.5, what="no resend")
     assert rig.daemon.running
+
+
+async def test_kill9_after_twilio_accepted_an_sms_does_not_send_it_again(
+    make_rig: MakeRig,
+) -> None:
+    """The duplicate window of SPEC section 9, closed for SMS: Twilio has accepted the
+    message (the fake holds its answer), the process dies before recording it, and the
+    restarted daemon finds it at Twilio instead of paging ana a second time."""
+    rig = await make_rig(ack_within="1m", voice_after=None)
+    rig.twilio.stall_next(30.0, kind="sms")
+    await rig.publish(event("T-15"))
+    [accepted] = await rig.twilio.wait_for(1, kind="sms")
+    await until(
+        lambda: (
+            rig.query("SELECT state FROM outbox WHERE person = 'ana' AND channel = 'sms'")
+            == [("sending",)]
+        ),
+        what="the SMS row claimed",
+    )
+    await rig.daemon.akill9()
+    mark = rig.daemon.mark()
+
+    await rig.daemon.astart()
+    await rig.daemon.await_line("had reached the provider", since=mark)
+    assert rig.query(
+        "SELECT state, provider_id FROM outbox WHERE person = 'ana' AND channel = 'sms'"
+    ) == [("sent", accepted.sid)]
+    await still(lambda: len(rig.sms_to("ana", accepted=None)) == 1, duration=1.5, what="no resend")
+    assert rig.twilio.lookups and rig.twilio.lookups[0]["To"] == accepted.to
+
+
+async def test_kill9_before_twilio_accepted_the_sms_sends_it_after_restart(
+    make_rig: MakeRig,
+) -> None:
+    rig = await make_rig(ack_within="1m", voice_after=None)
+    # Twilio holds the request and will refuse it: the daemon dies with the SMS claimed
+    # and nothing accepted, so the restarted daemon must send it.
+    rig.twilio.push_fault(Fault(status=503, delay=30.0, kind="sms"))
+    await rig.publish(event("T-16"))
+    await rig.twilio.wait_for(1, kind="sms", accepted=False)
+    await until(
+        lambda: (
+            rig.query("SELECT state FROM outbox WHERE person = 'ana' AND channel = 'sms'")
+            == [("sending",)]
+        ),
+        what="the SMS row claimed",
+    )
+    await rig.daemon.akill9()
+
+    await rig.daemon.astart()
+    [sent] = await rig.wait_sms("ana", ticket="T-16", timeout=15)
+    assert sent.body is not None and "T-16" in sent.body
+    await until(
+        lambda: (
+            rig.query("SELECT state FROM outbox WHERE person = 'ana' AND channel = 'sms'")
+            == [("sent",)]
+        ),
+        what="the SMS recorded sent",
+    )
+    assert len(rig.sms_to("ana")) == 1

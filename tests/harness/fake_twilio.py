@@ -171,6 +171,10 @@ class FakeTwilio:
         self._number_rules: list[tuple[Callable[[str], bool], Fault]] = []
         self._answer_rules: list[_AnswerRule] = []
         self._serial = itertools.count(1)
+        #: Accepted resources by SID, as the list endpoint returns them (newest last).
+        self._resources: dict[str, dict[str, Any]] = {}
+        #: Query parameters of each GET of the message list, in arrival order.
+        self.lookups: list[dict[str, str]] = []
         self._changed = asyncio.Condition()
         self._closing = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -184,6 +188,7 @@ class FakeTwilio:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._on_message)
         app.router.add_post("/2010-04-01/Accounts/{sid}/Calls.json", self._on_call)
+        app.router.add_get("/2010-04-01/Accounts/{sid}/Messages.json", self._on_message_list)
         # A stalled handler is cancelled when its client gives up, and close() does not
         # wait the default 60 s for one.
         self._runner = web.AppRunner(
@@ -416,6 +421,9 @@ class FakeTwilio:
             fault = self._invalid(kind, form) or self._pick_fault(kind, form.get("To", ""))
         status = fault.status if fault is not None and fault.status is not None else 201
         sid = self._new_sid("SM" if kind == "sms" else "CA") if status == 201 else None
+        resource = None if sid is None else self._resource(kind, sid, form)
+        if kind == "sms" and resource is not None:
+            self._resources[sid] = resource  # accepted now, even if the answer is held back
         await self._record(TwilioRequest(arrived, kind, path_sid, form, authorized, status, sid))
         if fault is not None and fault.delay > 0:
             with contextlib.suppress(TimeoutError):
@@ -423,10 +431,51 @@ class FakeTwilio:
                     await self._closing.wait()
         if fault is not None and fault.status is not None:
             return self._error_response(fault)
-        assert sid is not None
+        assert sid is not None and resource is not None
         if kind == "call":
             self._after_call_created(sid, form)
-        return web.json_response(self._resource(kind, sid, form), status=201)
+        return web.json_response(resource, status=201)
+
+    def set_message_status(self, sid: str, status: str) -> None:
+        """What the list endpoint reports for message ``sid`` from now on (e.g. failed)."""
+        self._resources[sid]["status"] = status
+
+    async def _on_message_list(self, request: web.Request) -> web.Response:
+        """GET Messages.json: accepted messages, newest first, filtered by ``To`` and
+        ``From``, one page of ``PageSize`` (default 50) as Twilio shapes it."""
+        path_sid = request.match_info["sid"]
+        query = dict(request.query)
+        self.lookups.append(query)
+        if not (path_sid == self.account_sid and self._credentials_ok(request)):
+            return self._error_response(Fault(status=401, code=20003, message="Authenticate"))
+        # A number rule (an outage) answers lookups too; queued faults are left for sends.
+        to = query.get("To", "")
+        fault = next((f for matches, f in self._number_rules if matches(to)), None)
+        if fault is not None and fault.delay > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(fault.delay):
+                    await self._closing.wait()
+        if fault is not None and fault.status is not None:
+            return self._error_response(fault)
+        size = int(query.get("PageSize", "50"))
+        found = [
+            m
+            for m in reversed(self._resources.values())
+            if query.get("To") in (None, m["to"]) and query.get("From") in (None, m["from"])
+        ][:size]
+        uri = f"/2010-04-01/Accounts/{path_sid}/Messages.json?PageSize={size}&Page=0"
+        page = {
+            "messages": found,
+            "page": 0,
+            "page_size": size,
+            "start": 0,
+            "end": max(0, len(found) - 1),
+            "uri": uri,
+            "first_page_uri": uri,
+            "next_page_uri": None,
+            "previous_page_uri": None,
+        }
+        return web.json_response(page)
 
     def _credentials_ok(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")

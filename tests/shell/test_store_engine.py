@@ -191,6 +191,28 @@ def test_requeue_interrupted_sends(store: SqliteStore) -> None:
     assert store.outbox_counts() == {"pending": len(rows)}
 
 
+def test_interrupted_sms_are_the_claimed_sms_sends_with_their_digest(store: SqliteStore) -> None:
+    engine = Engine(store, P)
+    with store.transaction():
+        engine.ingest(ev("opened", "2026-11-20T02:00"), t("2026-11-20T02:00"))
+        engine.ingest(ev("opened", "2026-11-20T02:00", ticket="T-2"), t("2026-11-20T02:00"))
+        rows = store.pending_messages(t("2026-11-20T02:00"))
+        sms = [r.id for r in rows if r.channel == "sms"]
+        other = [r.id for r in rows if r.channel != "sms"]
+        assert len(sms) == 2 and other
+        # The two SMS went out as one bundle; the emails carry no digest.
+        store.mark_sending(sms + other, 1_700_000_000.5, ["d1", "d1"] + [None] * len(other))
+        [send] = store.interrupted_sms()
+        assert send.ids == tuple(sms) and send.digest == "d1"
+        assert send.claimed_at == 1_700_000_000.5
+        assert {r.address for r in rows if r.channel == "sms"} == {send.address}
+        # A row claimed without a digest (by an older pager) is only ever re-queued.
+        store.mark_sending(sms)
+        assert store.interrupted_sms() == []
+        assert store.requeue_interrupted() == len(rows)
+        assert store.interrupted_sms() == []
+
+
 def test_fire_due_ticket_through_engine(store: SqliteStore) -> None:
     engine = Engine(store, P)
     with store.transaction():
