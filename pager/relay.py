@@ -49,9 +49,10 @@ CLAIM_LIMIT = 200
 RECOVER_TIMEOUT = 10.0
 #: Provider lookups at once during start-up.
 RECOVER_CONCURRENCY = 8
-#: How far the provider's clock may run behind ours (its creation times are compared
-#: with our claim times).
-CLOCK_SKEW = 60.0
+#: How far the provider's clock may run behind ours (its creation times, whole seconds,
+#: are compared with our claim times). Small on purpose: a larger margin could take an
+#: earlier identical text for the interrupted one, and a miss only costs a duplicate.
+CLOCK_SKEW = 5.0
 
 
 def backoff(
