@@ -3,8 +3,10 @@
 Row states: ``pending`` -> ``sending`` -> ``sent`` | ``pending`` again with a later
 ``not_before`` (temporary failure: exponential backoff with jitter) | ``failed``
 (permanent refusal or retries exhausted: the person's other channels get the message).
-``cancelled`` rows were pages acknowledged before they went out. A row left ``sending``
-by a dead process is re-queued at start-up (the one duplicate window of SPEC section 9).
+``cancelled`` rows were pages acknowledged before they went out. Rows left ``sending``
+by a dead process are settled at start-up (:meth:`Relay.recover`): an SMS the provider
+lists as accepted is recorded as sent, everything else is re-queued (the one duplicate
+window of SPEC section 9).
 """
 
 from __future__ import annotations
