@@ -147,6 +147,11 @@ async def run_storm(make_rig: MakeRig, tmp_path: Path, seed: int, storm: Storm) 
     # SPEC section 9 allows a repeat of every send in flight at the kill; with sends
     # running concurrently that can be more than one per kill (reported, not asserted).
     print(f"duplicates per kill: {per_kill}")
+    # What the restarts did with the sends each kill left in flight (pager.relay.recover).
+    settled = [line for line in rig.daemon.lines if "had reached the provider" in line]
+    requeued = [line for line in rig.daemon.lines if "re-queued" in line]
+    print(f"restarts that found interrupted SMS at Twilio: {len(settled)}: {settled[:5]}")
+    print(f"restarts that re-queued sends: {len(requeued)}: {requeued[:5]}")
 
     too_long = oversized_sms(rig.twilio.requests)
     assert not too_long, f"SMS bodies over Twilio's 1600-character limit: {too_long}"
