@@ -24,7 +24,8 @@ class Metrics:
         )
         self.pages = Counter(
             "pager_notifications_total",
-            "Notifications by channel and outcome (sent, retry, failed, fallback, bundled)",
+            "Notifications by channel and outcome (sent, retry, failed, fallback, bundled,"
+            " recovered: found at the provider after a crash, not sent again)",
             ["channel", "outcome"],
             registry=r,
         )

@@ -208,6 +208,7 @@ class Relay:
 
         recorded, requeued = await self.service.db(settle)
         if recorded:
+            self.metrics.pages.labels("sms", "recovered").inc(recorded)
             log.warning(
                 "%d interrupted sms row(s) had reached the provider: recorded, not sent again",
                 recorded,

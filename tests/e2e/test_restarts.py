@@ -157,6 +157,7 @@ async def test_kill9_after_twilio_accepted_an_sms_does_not_send_it_again(
     ) == [("sent", accepted.sid)]
     await still(lambda: len(rig.sms_to("ana", accepted=None)) == 1, duration=1.5, what="no resend")
     assert rig.twilio.lookups and rig.twilio.lookups[0]["To"] == accepted.to
+    assert await rig.metric("pager_notifications_total", channel="sms", outcome="recovered") == 1
 
 
 async def test_kill9_before_twilio_accepted_the_sms_sends_it_after_restart(
