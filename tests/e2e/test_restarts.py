@@ -99,9 +99,13 @@ async def test_events_published_while_the_daemon_is_down_are_paged_after_restart
     # The backlog may be applied in one transaction: T-12a's page is then acknowledged
     # before it could be sent and is cancelled rather than waking ana. Either way it is
     # decided (sent or cancelled) and never sent twice.
-    states = rig.query(
-        "SELECT state FROM outbox WHERE ticket_id = 'T-12a' AND channel = 'sms' AND kind = 'page'"
+    # (The SMS may have reached Twilio a moment before the daemon records it: wait for that.)
+    sql = "SELECT state FROM outbox WHERE ticket_id = 'T-12a' AND channel = 'sms' AND kind = 'page'"
+    await until(
+        lambda: [s for (s,) in rig.query(sql)] in (["sent"], ["cancelled"]),
+        what="T-12a's page decided",
     )
+    states = rig.query(sql)
     assert len(states) == 1 and states[0][0] in ("sent", "cancelled")
     sent = len([r for r in rig.sms_to("ana") if "T-12a" in (r.body or "")])
     assert sent == (1 if states[0][0] == "sent" else 0)
