@@ -35,6 +35,8 @@ from types import TracebackType
 DEFAULT_BINARY = "/usr/sbin/mosquitto"
 HOST = "127.0.0.1"
 RUNNING = re.compile(r"mosquitto version \S+ running")
+#: How long stop() waits for SIGTERM before SIGKILL (see Mosquitto.stop).
+STOP_TIMEOUT = 20.0
 
 
 class MosquittoNotInstalled(RuntimeError):
@@ -172,10 +174,12 @@ class Mosquitto:
                     raise
                 self.port = free_port()
 
-    def stop(self, timeout: float = 5.0) -> int | None:
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int | None:
         """SIGTERM (the broker saves persistent state) and wait; SIGKILL if it hangs.
 
-        Returns the exit status, or None if it was not running.
+        Returns the exit status, or None if it was not running. The broker exits within
+        milliseconds; the generous default only rides out a stalled VM (once, a fresh
+        clone's first minute, right after pip had written the venv, took over 5 s).
         """
         return self._terminate(signal.SIGTERM, timeout)
 
@@ -185,14 +189,14 @@ class Mosquitto:
 
     def restart(self, timeout: float = 5.0) -> None:
         """stop() then start() on the same port and work directory."""
-        self.stop(timeout)
+        self.stop(max(timeout, STOP_TIMEOUT))
         self.start(timeout)
 
     # The timeouts below bound blocking waits inside a worker thread, hence ASYNC109.
     async def astart(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         await asyncio.to_thread(self.start, timeout)
 
-    async def astop(self, timeout: float = 5.0) -> int | None:  # noqa: ASYNC109
+    async def astop(self, timeout: float = STOP_TIMEOUT) -> int | None:  # noqa: ASYNC109
         return await asyncio.to_thread(self.stop, timeout)
 
     async def akill(self) -> int | None:
