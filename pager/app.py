@@ -106,9 +106,7 @@ class Daemon:
             await relay.recover()
         except StoreError as exc:
             log.error("store: %s", exc)
-            await service.close()
-            await self._close_senders(senders)
-            checkpointer.stop()
+            await self._release(service, checkpointer, senders)
             return 1
         bridge = MqttBridge(settings.mqtt, on_message=self._on_message)
         self.ingest = Ingest(
@@ -155,8 +153,7 @@ class Daemon:
                 settings.http.listen_port,
                 exc,
             )
-            await service.close()
-            checkpointer.stop()
+            await self._release(service, checkpointer, senders)
             return 1
         log.info("webhooks listening on %s:%d", settings.http.listen_host, port)
         try:
@@ -194,9 +191,7 @@ class Daemon:
                     task.cancel()
         finally:
             await webhooks.stop()
-            await service.close()
-            checkpointer.stop()
-            await self._close_senders(senders)
+            await self._release(service, checkpointer, senders)
         log.info("stopped")
         return 0
 
@@ -222,6 +217,15 @@ class Daemon:
             password=s.password,
         )
         return Senders(twilio, twilio, mailer)
+
+    async def _release(
+        self, service: Service, checkpointer: Checkpointer, senders: Senders
+    ) -> None:
+        """Close what :meth:`run` opened: the service and its store, the checkpointer, the
+        senders (every way out of run)."""
+        await service.close()
+        checkpointer.stop()
+        await self._close_senders(senders)
 
     async def _close_senders(self, senders: Senders) -> None:
         close = getattr(senders.sms, "close", None)

@@ -43,7 +43,7 @@ class SmsSender(Protocol):
     async def find_sms(self, to: str, digest: str, since: datetime) -> str | None:
         """The id of an SMS to ``to`` whose text has ``digest`` (:func:`sms_digest`) that
         the provider accepted at or after ``since`` and has not reported failed; None if
-        there is none. Raises :class:`TemporaryFailure` when the provider cannot say.
+        there is none. Raises :class:`DeliveryError` when the provider cannot say.
 
         Asked at start-up about sends a dead process left unrecorded, so that what went
         out is not sent again.

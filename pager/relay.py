@@ -199,12 +199,11 @@ class Relay:
                     for send in interrupted:
                         group.create_task(look_up(send))
         now = datetime.fromtimestamp(self.clock(), UTC)
-        settled = list(found)  # look-ups cut short by the timeout add nothing from here on
 
         def settle(engine: Engine) -> tuple[int, int]:
-            for send, sid in settled:
+            for send, sid in found:
                 engine.store.mark_sent(send.ids, sid, now)
-            return sum(len(send.ids) for send, _ in settled), engine.store.requeue_interrupted()
+            return sum(len(send.ids) for send, _ in found), engine.store.requeue_interrupted()
 
         recorded, requeued = await self.service.db(settle)
         if recorded:
@@ -261,13 +260,9 @@ class Relay:
             self.call_rate.take(now)
             self.call_limit.take(row.person, now)
             sends.append(_send([row]))
-        ids: list[int] = []
-        digests: list[str | None] = []
-        for send in sends:
-            digest = sms_digest(send.body) if send.channel == "sms" else None
-            ids += send.ids
-            digests += [digest] * len(send.ids)
-        store.mark_sending(ids, now, digests)
+        store.mark_sending(
+            [(s.ids, sms_digest(s.body) if s.channel == "sms" else None) for s in sends], now
+        )
         return sends, store.next_message_due(), len(rows) >= CLAIM_LIMIT
 
     # --- delivering (event loop) ---------------------------------------------------------

@@ -12,9 +12,13 @@ from typing import Any
 
 import pytest
 
+from pager.adapters.twilio import TwilioSender
 from tests.harness.fake_twilio import FakeTwilio
 from tests.harness.mosquitto import Mosquitto, MosquittoNotInstalled
 from tests.harness.smtp_server import SmtpServer
+
+#: The sending number of :func:`twilio_sender`.
+TWILIO_FROM = "+15550000001"
 
 
 def _new_broker(workdir: Path, **options: Any) -> Mosquitto:
@@ -61,6 +65,20 @@ async def fake_twilio() -> AsyncIterator[FakeTwilio]:
     """A started Twilio-compatible server; ``.api_base``, ``.account_sid``, ``.auth_token``."""
     async with FakeTwilio() as fake:
         yield fake
+
+
+@pytest.fixture
+async def twilio_sender(fake_twilio: FakeTwilio) -> AsyncIterator[TwilioSender]:
+    """pager's real TwilioSender (the twilio library) pointed at ``fake_twilio``."""
+    sender = TwilioSender(
+        account_sid=fake_twilio.account_sid,
+        auth_token=fake_twilio.auth_token,
+        from_number=TWILIO_FROM,
+        api_base=fake_twilio.api_base,
+        timeout=2.0,
+    )
+    yield sender
+    await sender.close()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
@@ -35,6 +35,7 @@ from twilio.rest import Client
 from pager.delivery import PermanentFailure, TemporaryFailure, sms_digest
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_API_BASE = "https://api.twilio.com"
 #: How many of a number's newest messages :meth:`TwilioSender.find_sms` looks through
@@ -227,21 +228,11 @@ class TwilioSender:
         """See :meth:`pager.delivery.SmsSender.find_sms`: the newest messages from our
         number to ``to`` (Twilio lists newest first), matched by text and creation time."""
         client = self._twilio()
-        try:
-            async with asyncio.timeout(self._timeout):
-                messages = await client.messages.list_async(
-                    to=to, from_=self._from, limit=LOOKUP_DEPTH
-                )
-        except TwilioException as exc:
-            raise TemporaryFailure(f"twilio lookup of sms to {to}: {exc}") from exc
-        except TimeoutError as exc:
-            raise TemporaryFailure(
-                f"twilio lookup of sms to {to}: no answer within {self._timeout:g}s"
-            ) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise TemporaryFailure(
-                f"twilio lookup of sms to {to}: {type(exc).__name__}: {exc}"
-            ) from exc
+        messages = await self._request(
+            "lookup of sms",
+            to,
+            lambda: client.messages.list_async(to=to, from_=self._from, limit=LOOKUP_DEPTH),
+        )
         for message in messages:
             created = message.date_created
             if (
@@ -273,13 +264,13 @@ class TwilioSender:
         self._http = None
         self._client = None
 
-    async def _create(self, kind: str, to: str, request: Callable[[], Awaitable[Any]]) -> str:
+    async def _request(self, kind: str, to: str, request: Callable[[], Awaitable[T]]) -> T:
+        """``request()`` under the timeout, its failures as Temporary/PermanentFailure."""
         seen = _LastResponse()
         token = _last_response.set(seen)
-        started = time.monotonic()
         try:
             async with asyncio.timeout(self._timeout):
-                resource = await request()
+                return await request()
         except TwilioException as exc:
             raise _classify(exc, seen, kind, to) from exc
         except TimeoutError as exc:
@@ -290,6 +281,10 @@ class TwilioSender:
             raise TemporaryFailure(f"twilio {kind} to {to}: {type(exc).__name__}: {exc}") from exc
         finally:
             _last_response.reset(token)
+
+    async def _create(self, kind: str, to: str, request: Callable[[], Awaitable[Any]]) -> str:
+        started = time.monotonic()
+        resource = await self._request(kind, to, request)
         sid = getattr(resource, "sid", None)
         if not sid:
             raise TemporaryFailure(f"twilio {kind} to {to}: accepted without a sid")

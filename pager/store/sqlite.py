@@ -431,18 +431,14 @@ class SqliteStore:
         return None if row is None else OutboxRow(*row)
 
     def mark_sending(
-        self,
-        ids: Sequence[int],
-        claimed_at: float | None = None,
-        digests: Sequence[str | None] | None = None,
+        self, sends: Sequence[tuple[Sequence[int], str | None]], claimed_at: float
     ) -> None:
-        """Claim rows for sending; ``digests[i]`` (if given) is the digest of the SMS text
-        row ``ids[i]`` goes out in, which lets a restart ask the provider about it."""
-        marks = digests if digests is not None else [None] * len(ids)
+        """Claim rows for sending, one ``(row ids, digest)`` per provider request; the
+        digest of an SMS text lets a restart ask the provider about it (None: not an SMS)."""
         self.db.executemany(
             "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_at = ?,"
             " claim_digest = ? WHERE id = ?",
-            [(claimed_at, digest, i) for i, digest in zip(ids, marks, strict=True)],
+            [(claimed_at, digest, i) for ids, digest in sends for i in ids],
         )
 
     def interrupted_sms(self) -> list[InterruptedSms]:

@@ -94,23 +94,11 @@ async def voice_app(fake_twilio: FakeTwilio) -> AsyncIterator[VoiceApp]:
         await runner.cleanup()
 
 
-@pytest.fixture
-async def sender(fake_twilio: FakeTwilio) -> AsyncIterator[TwilioSender]:
-    sender = TwilioSender(
-        account_sid=fake_twilio.account_sid,
-        auth_token=fake_twilio.auth_token,
-        from_number="+15550000001",
-        api_base=fake_twilio.api_base,
-    )
-    yield sender
-    await sender.close()
-
-
 async def test_answered_call_presses_4(
-    fake_twilio: FakeTwilio, voice_app: VoiceApp, sender: TwilioSender
+    fake_twilio: FakeTwilio, voice_app: VoiceApp, twilio_sender: TwilioSender
 ) -> None:
     fake_twilio.answer_calls(["4"])
-    sid = await sender.call(
+    sid = await twilio_sender.call(
         TO, f"{voice_app.base_url}/voice/answer?page=p1", f"{voice_app.base_url}/voice/status"
     )
     [flow] = await fake_twilio.wait_for_flows(1)
@@ -134,10 +122,10 @@ async def test_answered_call_presses_4(
 
 
 async def test_star_repeats_then_5_escalates(
-    fake_twilio: FakeTwilio, voice_app: VoiceApp, sender: TwilioSender
+    fake_twilio: FakeTwilio, voice_app: VoiceApp, twilio_sender: TwilioSender
 ) -> None:
     fake_twilio.answer_calls(["*", "5"], to=TO)
-    await sender.call(TO, f"{voice_app.base_url}/voice/answer?page=p2")
+    await twilio_sender.call(TO, f"{voice_app.base_url}/voice/answer?page=p2")
     [flow] = await fake_twilio.wait_for_flows(1)
 
     assert flow.error is None
@@ -153,10 +141,10 @@ async def test_star_repeats_then_5_escalates(
 
 
 async def test_no_digit_goes_on_after_the_gather(
-    fake_twilio: FakeTwilio, voice_app: VoiceApp, sender: TwilioSender
+    fake_twilio: FakeTwilio, voice_app: VoiceApp, twilio_sender: TwilioSender
 ) -> None:
     fake_twilio.answer_calls([])
-    await sender.call(TO, f"{voice_app.base_url}/voice/answer?page=p3")
+    await twilio_sender.call(TO, f"{voice_app.base_url}/voice/answer?page=p3")
     [flow] = await fake_twilio.wait_for_flows(1)
     assert flow.digits_sent == []
     assert len(flow.steps) == 1
@@ -164,14 +152,14 @@ async def test_no_digit_goes_on_after_the_gather(
 
 
 async def test_unanswered_call(
-    fake_twilio: FakeTwilio, voice_app: VoiceApp, sender: TwilioSender
+    fake_twilio: FakeTwilio, voice_app: VoiceApp, twilio_sender: TwilioSender
 ) -> None:
     fake_twilio.answer_calls(["4"], to="+40700000099")  # someone else answers
-    await sender.call(TO, f"{voice_app.base_url}/voice/answer?page=p4")
+    await twilio_sender.call(TO, f"{voice_app.base_url}/voice/answer?page=p4")
     assert fake_twilio.flows == []  # nobody picked up, nothing reported
 
     fake_twilio.no_answer_callbacks = True
-    await sender.call(
+    await twilio_sender.call(
         TO, f"{voice_app.base_url}/voice/answer?page=p5", f"{voice_app.base_url}/voice/status"
     )
     [flow] = await fake_twilio.wait_for_flows(1)
@@ -182,11 +170,11 @@ async def test_unanswered_call(
 
 
 async def test_forbidden_webhook_ends_the_flow(
-    fake_twilio: FakeTwilio, voice_app: VoiceApp, sender: TwilioSender
+    fake_twilio: FakeTwilio, voice_app: VoiceApp, twilio_sender: TwilioSender
 ) -> None:
     voice_app.checker = TwilioSignature(["a-different-token"], voice_app.base_url)
     fake_twilio.answer_calls(["4"])
-    await sender.call(TO, f"{voice_app.base_url}/voice/answer?page=p6")
+    await twilio_sender.call(TO, f"{voice_app.base_url}/voice/answer?page=p6")
     [flow] = await fake_twilio.wait_for_flows(1)
     assert [step.status for step in flow.steps] == [403]
     assert flow.digits_sent == [] and flow.error is None
@@ -216,14 +204,14 @@ async def test_sign_matches_what_the_app_verifies(fake_twilio: FakeTwilio) -> No
 
 
 async def test_kind_specific_faults_and_wait_timeout(
-    fake_twilio: FakeTwilio, sender: TwilioSender
+    fake_twilio: FakeTwilio, twilio_sender: TwilioSender
 ) -> None:
     fake_twilio.fail_next(500, kind="call")
-    await sender.send_sms(TO, "not affected")
+    await twilio_sender.send_sms(TO, "not affected")
     assert [r.status for r in fake_twilio.requests] == [201]
     with pytest.raises(AssertionError, match="2 sms"):
         await fake_twilio.wait_for(2, kind="sms", timeout=0.05)
     with pytest.raises(TemporaryFailure):
-        await sender.call(TO, "https://pager.example.com/voice")
+        await twilio_sender.call(TO, "https://pager.example.com/voice")
     [refused] = await fake_twilio.wait_for(1, kind="call", accepted=None)
     assert refused.status == 500 and refused.sid is None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -12,30 +11,18 @@ import pytest
 
 from pager.adapters.twilio import TwilioSender, parse_retry_after
 from pager.delivery import PermanentFailure, TemporaryFailure, sms_digest
+from tests.conftest import TWILIO_FROM
 from tests.harness.fake_twilio import FakeTwilio, Fault
 from tests.harness.mosquitto import free_port
 
-FROM = "+15550000001"
+FROM = TWILIO_FROM  # the twilio_sender fixture's number
 TO = "+40700000001"
 
 
-@pytest.fixture
-async def sender(fake_twilio: FakeTwilio) -> AsyncIterator[TwilioSender]:
-    sender = TwilioSender(
-        account_sid=fake_twilio.account_sid,
-        auth_token=fake_twilio.auth_token,
-        from_number=FROM,
-        api_base=fake_twilio.api_base,
-        timeout=2.0,
-    )
-    yield sender
-    await sender.close()
-
-
 async def test_sms_reaches_the_server_with_basic_auth(
-    sender: TwilioSender, fake_twilio: FakeTwilio
+    twilio_sender: TwilioSender, fake_twilio: FakeTwilio
 ) -> None:
-    sid = await sender.send_sms(TO, "SEV1 T-1042 Acme: gateway down. Reply 7 to ack")
+    sid = await twilio_sender.send_sms(TO, "SEV1 T-1042 Acme: gateway down. Reply 7 to ack")
 
     [request] = fake_twilio.requests
     assert request.kind == "sms"
@@ -47,9 +34,9 @@ async def test_sms_reaches_the_server_with_basic_auth(
 
 
 async def test_call_posts_answer_url_and_status_callback(
-    sender: TwilioSender, fake_twilio: FakeTwilio
+    twilio_sender: TwilioSender, fake_twilio: FakeTwilio
 ) -> None:
-    sid = await sender.call(
+    sid = await twilio_sender.call(
         TO, "https://pager.example.com/twilio/voice/p1", "https://pager.example.com/twilio/status"
     )
 
@@ -61,14 +48,16 @@ async def test_call_posts_answer_url_and_status_callback(
     assert (request.to, request.from_) == (TO, FROM)
 
 
-async def test_call_without_status_callback(sender: TwilioSender, fake_twilio: FakeTwilio) -> None:
-    await sender.call(TO, "https://pager.example.com/twilio/voice/p2")
+async def test_call_without_status_callback(
+    twilio_sender: TwilioSender, fake_twilio: FakeTwilio
+) -> None:
+    await twilio_sender.call(TO, "https://pager.example.com/twilio/voice/p2")
     [request] = fake_twilio.calls
     assert "StatusCallback" not in request.form
 
 
 async def test_wrong_token_is_refused_permanently(fake_twilio: FakeTwilio) -> None:
-    sender = TwilioSender(
+    twilio_sender = TwilioSender(
         account_sid=fake_twilio.account_sid,
         auth_token="not-the-token",
         from_number=FROM,
@@ -76,9 +65,9 @@ async def test_wrong_token_is_refused_permanently(fake_twilio: FakeTwilio) -> No
     )
     try:
         with pytest.raises(PermanentFailure, match=r"401.*20003"):
-            await sender.send_sms(TO, "x")
+            await twilio_sender.send_sms(TO, "x")
     finally:
-        await sender.close()
+        await twilio_sender.close()
     assert not fake_twilio.requests[0].authorized
 
 
@@ -87,7 +76,7 @@ async def test_wrong_token_is_refused_permanently(fake_twilio: FakeTwilio) -> No
     [(500, 20500, False), (503, 20503, True), (502, None, False)],
 )
 async def test_server_errors_are_temporary(
-    sender: TwilioSender,
+    twilio_sender: TwilioSender,
     fake_twilio: FakeTwilio,
     status: int,
     code: int | None,
@@ -95,17 +84,17 @@ async def test_server_errors_are_temporary(
 ) -> None:
     fake_twilio.fail_next(status, code=code, problem_details=problem_details)
     with pytest.raises(TemporaryFailure, match=f"HTTP {status}"):
-        await sender.send_sms(TO, "x")
+        await twilio_sender.send_sms(TO, "x")
     # No retries inside the adapter: a retried POST could page twice.
     assert len(fake_twilio.requests) == 1
 
 
 async def test_429_is_temporary_with_retry_after(
-    sender: TwilioSender, fake_twilio: FakeTwilio
+    twilio_sender: TwilioSender, fake_twilio: FakeTwilio
 ) -> None:
     fake_twilio.fail_next(429, code=20429, retry_after="7")
     with pytest.raises(TemporaryFailure) as caught:
-        await sender.send_sms(TO, "x")
+        await twilio_sender.send_sms(TO, "x")
     assert caught.value.retry_after == 7.0
     assert "20429" in str(caught.value)
 
@@ -114,29 +103,29 @@ async def test_429_is_temporary_with_retry_after(
     ("code", "problem_details"), [(21610, False), (21614, False), (21610, True)]
 )
 async def test_client_errors_are_permanent_with_code(
-    sender: TwilioSender, fake_twilio: FakeTwilio, code: int, problem_details: bool
+    twilio_sender: TwilioSender, fake_twilio: FakeTwilio, code: int, problem_details: bool
 ) -> None:
     fake_twilio.fail_next(400, code=code, problem_details=problem_details)
     with pytest.raises(PermanentFailure, match=str(code)):
-        await sender.send_sms(TO, "x")
+        await twilio_sender.send_sms(TO, "x")
 
 
 async def test_unsubscribed_number_rule_and_invalid_number(
-    sender: TwilioSender, fake_twilio: FakeTwilio
+    twilio_sender: TwilioSender, fake_twilio: FakeTwilio
 ) -> None:
     fake_twilio.refuse("+15550000009", code=21610)
     with pytest.raises(PermanentFailure, match="21610"):
-        await sender.send_sms("+15550000009", "x")
+        await twilio_sender.send_sms("+15550000009", "x")
     with pytest.raises(PermanentFailure, match="21211"):
-        await sender.send_sms("0700 000 001", "x")
+        await twilio_sender.send_sms("0700 000 001", "x")
     # The rule is per number: others still go through, and it is not used up.
-    assert (await sender.send_sms(TO, "x")).startswith("SM")
+    assert (await twilio_sender.send_sms(TO, "x")).startswith("SM")
     with pytest.raises(PermanentFailure):
-        await sender.call("+15550000009", "https://pager.example.com/v")
+        await twilio_sender.call("+15550000009", "https://pager.example.com/v")
 
 
 async def test_stall_times_out_as_temporary(fake_twilio: FakeTwilio) -> None:
-    sender = TwilioSender(
+    twilio_sender = TwilioSender(
         account_sid=fake_twilio.account_sid,
         auth_token=fake_twilio.auth_token,
         from_number=FROM,
@@ -147,17 +136,17 @@ async def test_stall_times_out_as_temporary(fake_twilio: FakeTwilio) -> None:
     started = time.monotonic()
     try:
         with pytest.raises(TemporaryFailure, match=r"0\.3s"):
-            await sender.send_sms(TO, "x")
+            await twilio_sender.send_sms(TO, "x")
         elapsed = time.monotonic() - started
         assert 0.25 < elapsed < 2.0
         # The session is still usable after a timed-out request.
-        assert (await sender.send_sms(TO, "after")).startswith("SM")
+        assert (await twilio_sender.send_sms(TO, "after")).startswith("SM")
     finally:
-        await sender.close()
+        await twilio_sender.close()
 
 
 async def test_connection_refused_is_temporary() -> None:
-    sender = TwilioSender(
+    twilio_sender = TwilioSender(
         account_sid="AC" + "1" * 32,
         auth_token="t",
         from_number=FROM,
@@ -166,9 +155,9 @@ async def test_connection_refused_is_temporary() -> None:
     )
     try:
         with pytest.raises(TemporaryFailure, match="twilio sms"):
-            await sender.send_sms(TO, "x")
+            await twilio_sender.send_sms(TO, "x")
     finally:
-        await sender.close()
+        await twilio_sender.close()
 
 
 async def test_api_base_rewrites_host_and_keeps_prefix_and_query(
@@ -177,22 +166,22 @@ async def test_api_base_rewrites_host_and_keeps_prefix_and_query(
     # An edge/region in the environment must not send requests elsewhere.
     monkeypatch.setenv("TWILIO_EDGE", "sydney")
     monkeypatch.setenv("TWILIO_REGION", "au1")
-    sender = TwilioSender(
+    twilio_sender = TwilioSender(
         account_sid=fake_twilio.account_sid,
         auth_token=fake_twilio.auth_token,
         from_number=FROM,
         api_base=fake_twilio.api_base + "/",
     )
     try:
-        assert (await sender.send_sms(TO, "via base")).startswith("SM")
-        http = sender._http
+        assert (await twilio_sender.send_sms(TO, "via base")).startswith("SM")
+        http = twilio_sender._http
         assert http is not None
         assert (
             http.rebase("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json?a=1")
             == f"{fake_twilio.api_base}/2010-04-01/Accounts/AC1/Messages.json?a=1"
         )
     finally:
-        await sender.close()
+        await twilio_sender.close()
 
     proxied = TwilioSender(
         account_sid="AC1",
@@ -201,7 +190,7 @@ async def test_api_base_rewrites_host_and_keeps_prefix_and_query(
         api_base="https://proxy.example.com:8443/twilio/",
     )
     try:
-        await proxied.close()  # closing an unused sender is fine
+        await proxied.close()  # closing an unused twilio_sender is fine
         proxied._twilio()
         assert proxied._http is not None
         assert (
@@ -218,24 +207,26 @@ def test_bad_api_base_and_timeout_are_rejected() -> None:
 
 
 async def test_bad_api_base_is_rejected_on_first_use() -> None:
-    sender = TwilioSender(account_sid="AC1", auth_token="t", from_number=FROM, api_base="ftp://x")
+    twilio_sender = TwilioSender(
+        account_sid="AC1", auth_token="t", from_number=FROM, api_base="ftp://x"
+    )
     with pytest.raises(ValueError, match="api_base"):
-        await sender.send_sms(TO, "x")
-    await sender.close()
+        await twilio_sender.send_sms(TO, "x")
+    await twilio_sender.close()
 
 
-async def test_close_then_send_again(sender: TwilioSender, fake_twilio: FakeTwilio) -> None:
-    await sender.send_sms(TO, "one")
-    await sender.close()
-    await sender.send_sms(TO, "two")
+async def test_close_then_send_again(twilio_sender: TwilioSender, fake_twilio: FakeTwilio) -> None:
+    await twilio_sender.send_sms(TO, "one")
+    await twilio_sender.close()
+    await twilio_sender.send_sms(TO, "two")
     assert [r.body for r in fake_twilio.messages] == ["one", "two"]
 
 
 def test_repr_hides_the_token() -> None:
-    sender = TwilioSender(
+    twilio_sender = TwilioSender(
         account_sid="AC1", auth_token="very-secret-token", from_number=FROM, api_base="http://x"
     )
-    assert "very-secret-token" not in repr(sender)
+    assert "very-secret-token" not in repr(twilio_sender)
 
 
 async def test_fake_checks_basic_auth_header_itself(fake_twilio: FakeTwilio) -> None:
@@ -279,19 +270,21 @@ def _a_minute_ago() -> datetime:
 
 
 async def test_find_sms_finds_the_message_with_that_text(
-    sender: TwilioSender, fake_twilio: FakeTwilio
+    twilio_sender: TwilioSender, fake_twilio: FakeTwilio
 ) -> None:
-    first = await sender.send_sms(TO, "SEV1 T-1 Acme: gateway down. Reply 1 to ack")
-    second = await sender.send_sms(TO, "SEV2 T-2 Globex: slow. Reply 2 to ack")
-    await sender.send_sms("+40700000002", "SEV2 T-2 Globex: slow. Reply 2 to ack")
+    first = await twilio_sender.send_sms(TO, "SEV1 T-1 Acme: gateway down. Reply 1 to ack")
+    second = await twilio_sender.send_sms(TO, "SEV2 T-2 Globex: slow. Reply 2 to ack")
+    await twilio_sender.send_sms("+40700000002", "SEV2 T-2 Globex: slow. Reply 2 to ack")
 
     since = _a_minute_ago()
     assert (
-        await sender.find_sms(TO, sms_digest("SEV1 T-1 Acme: gateway down. Reply 1 to ack"), since)
+        await twilio_sender.find_sms(
+            TO, sms_digest("SEV1 T-1 Acme: gateway down. Reply 1 to ack"), since
+        )
         == first
     )
     assert (
-        await sender.find_sms(TO, sms_digest("SEV2 T-2 Globex: slow. Reply 2 to ack"), since)
+        await twilio_sender.find_sms(TO, sms_digest("SEV2 T-2 Globex: slow. Reply 2 to ack"), since)
         == second
     )
     # The request filtered by recipient and our number, newest first, a bounded page.
@@ -301,32 +294,32 @@ async def test_find_sms_finds_the_message_with_that_text(
 
 
 async def test_find_sms_none_for_other_text_number_or_an_older_message(
-    sender: TwilioSender, fake_twilio: FakeTwilio
+    twilio_sender: TwilioSender, fake_twilio: FakeTwilio
 ) -> None:
-    await sender.send_sms(TO, "SEV1 T-1 Acme: gateway down. Reply 1 to ack")
+    await twilio_sender.send_sms(TO, "SEV1 T-1 Acme: gateway down. Reply 1 to ack")
     digest = sms_digest("SEV1 T-1 Acme: gateway down. Reply 1 to ack")
 
-    assert await sender.find_sms(TO, sms_digest("something else"), _a_minute_ago()) is None
-    assert await sender.find_sms("+40700000009", digest, _a_minute_ago()) is None
+    assert await twilio_sender.find_sms(TO, sms_digest("something else"), _a_minute_ago()) is None
+    assert await twilio_sender.find_sms("+40700000009", digest, _a_minute_ago()) is None
     # Created before the claim (minus skew) it asks about: an earlier message, not this one.
     later = datetime.now(UTC) + timedelta(minutes=1)
-    assert await sender.find_sms(TO, digest, later) is None
+    assert await twilio_sender.find_sms(TO, digest, later) is None
 
 
 async def test_find_sms_ignores_a_message_twilio_reports_failed(
-    sender: TwilioSender, fake_twilio: FakeTwilio
+    twilio_sender: TwilioSender, fake_twilio: FakeTwilio
 ) -> None:
-    sid = await sender.send_sms(TO, "SEV1 T-1 Acme: gateway down. Reply 1 to ack")
+    sid = await twilio_sender.send_sms(TO, "SEV1 T-1 Acme: gateway down. Reply 1 to ack")
     fake_twilio.set_message_status(sid, "undelivered")
 
     digest = sms_digest("SEV1 T-1 Acme: gateway down. Reply 1 to ack")
-    assert await sender.find_sms(TO, digest, _a_minute_ago()) is None
+    assert await twilio_sender.find_sms(TO, digest, _a_minute_ago()) is None
 
 
 async def test_find_sms_raises_temporary_failure_when_twilio_cannot_answer(
-    sender: TwilioSender, fake_twilio: FakeTwilio
+    twilio_sender: TwilioSender, fake_twilio: FakeTwilio
 ) -> None:
     fake_twilio.add_number_rule(TO, Fault(status=503, code=20500))
 
     with pytest.raises(TemporaryFailure, match="lookup of sms"):
-        await sender.find_sms(TO, sms_digest("x"), _a_minute_ago())
+        await twilio_sender.find_sms(TO, sms_digest("x"), _a_minute_ago())

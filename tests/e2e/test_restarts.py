@@ -27,6 +27,12 @@ async def healthz_becomes(rig: PagerRig, status: int, *, timeout: float = 15.0) 
         await asyncio.sleep(0.05)
 
 
+def ana_sms_states(rig: PagerRig) -> list[str]:
+    """The states of ana's SMS rows in the outbox."""
+    sql = "SELECT state FROM outbox WHERE person = 'ana' AND channel = 'sms'"
+    return [state for (state,) in rig.query(sql)]
+
+
 async def test_broker_restart_timers_keep_firing_and_events_flow_after(
     make_rig: MakeRig, mosquitto_factory: Callable[..., Mosquitto]
 ) -> None:
@@ -145,10 +151,7 @@ async def test_kill9_after_twilio_accepted_an_sms_does_not_send_it_again(
     await rig.publish(event("T-15"))
     [accepted] = await rig.twilio.wait_for(1, kind="sms")
     await until(
-        lambda: (
-            rig.query("SELECT state FROM outbox WHERE person = 'ana' AND channel = 'sms'")
-            == [("sending",)]
-        ),
+        lambda: ana_sms_states(rig) == ["sending"],
         what="the SMS row claimed",
     )
     await rig.daemon.akill9()
@@ -174,10 +177,7 @@ async def test_kill9_before_twilio_accepted_the_sms_sends_it_after_restart(
     await rig.publish(event("T-16"))
     await rig.twilio.wait_for(1, kind="sms", accepted=False)
     await until(
-        lambda: (
-            rig.query("SELECT state FROM outbox WHERE person = 'ana' AND channel = 'sms'")
-            == [("sending",)]
-        ),
+        lambda: ana_sms_states(rig) == ["sending"],
         what="the SMS row claimed",
     )
     await rig.daemon.akill9()
@@ -186,10 +186,7 @@ async def test_kill9_before_twilio_accepted_the_sms_sends_it_after_restart(
     [sent] = await rig.wait_sms("ana", ticket="T-16", timeout=15)
     assert sent.body is not None and "T-16" in sent.body
     await until(
-        lambda: (
-            rig.query("SELECT state FROM outbox WHERE person = 'ana' AND channel = 'sms'")
-            == [("sent",)]
-        ),
+        lambda: ana_sms_states(rig) == ["sent"],
         what="the SMS recorded sent",
     )
     assert len(rig.sms_to("ana")) == 1

@@ -425,10 +425,7 @@ class FakeTwilio:
         if kind == "sms" and resource is not None:
             self._resources[sid] = resource  # accepted now, even if the answer is held back
         await self._record(TwilioRequest(arrived, kind, path_sid, form, authorized, status, sid))
-        if fault is not None and fault.delay > 0:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(fault.delay):
-                    await self._closing.wait()
+        await self._hold(fault)
         if fault is not None and fault.status is not None:
             return self._error_response(fault)
         assert sid is not None and resource is not None
@@ -449,12 +446,8 @@ class FakeTwilio:
         if not (path_sid == self.account_sid and self._credentials_ok(request)):
             return self._error_response(Fault(status=401, code=20003, message="Authenticate"))
         # A number rule (an outage) answers lookups too; queued faults are left for sends.
-        to = query.get("To", "")
-        fault = next((f for matches, f in self._number_rules if matches(to)), None)
-        if fault is not None and fault.delay > 0:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(fault.delay):
-                    await self._closing.wait()
+        fault = self._number_fault(query.get("To", ""))
+        await self._hold(fault)
         if fault is not None and fault.status is not None:
             return self._error_response(fault)
         size = int(query.get("PageSize", "50"))
@@ -504,15 +497,26 @@ class FakeTwilio:
             return Fault(status=400, code=21205, message="Url parameter is required.")
         return None
 
+    def _number_fault(self, to: str) -> Fault | None:
+        """The fault of the first number rule matching ``to``, if any."""
+        return next((fault for matches, fault in self._number_rules if matches(to)), None)
+
     def _pick_fault(self, kind: Kind, to: str) -> Fault | None:
-        for matches, fault in self._number_rules:
-            if matches(to):
-                return fault
+        by_number = self._number_fault(to)
+        if by_number is not None:
+            return by_number
         for index, fault in enumerate(self._faults):
             if fault.kind is None or fault.kind == kind:
                 del self._faults[index]
                 return fault
         return None
+
+    async def _hold(self, fault: Fault | None) -> None:
+        """Keep the request waiting for the fault's delay (or until the fake closes)."""
+        if fault is not None and fault.delay > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(fault.delay):
+                    await self._closing.wait()
 
     def _error_response(self, fault: Fault) -> web.Response:
         assert fault.status is not None

@@ -188,8 +188,8 @@ class Mosquitto:
         return self._terminate(signal.SIGKILL, 5.0)
 
     def restart(self, timeout: float = 5.0) -> None:
-        """stop() then start() on the same port and work directory."""
-        self.stop(max(timeout, STOP_TIMEOUT))
+        """stop() then start() on the same port and work directory (``timeout``: the start)."""
+        self.stop()
         self.start(timeout)
 
     # The timeouts below bound blocking waits inside a worker thread, hence ASYNC109.

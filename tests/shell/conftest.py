@@ -14,10 +14,11 @@ from tests.shell.test_ingest import config
 
 
 @pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[Service]:
-    """A started Service on a fresh store with the ingest tests' config (modules that
-    need another config define their own)."""
-    svc = Service(SqliteStore(tmp_path / "pager.db"), Policy(config()))
+async def service(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Service]:
+    """A started Service on a fresh store, with the test module's ``POLICY`` if it has one,
+    else the ingest tests' config."""
+    policy = getattr(request.module, "POLICY", None) or Policy(config())
+    svc = Service(SqliteStore(tmp_path / "pager.db"), policy)
     await svc.start()
     yield svc
     await svc.close()

@@ -8,52 +8,39 @@ the relay marked the rows ``sending`` and then nothing more happened to them.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
 
 from pager.adapters.twilio import TwilioSender
 from pager.metrics import Metrics
 from pager.relay import Relay, Send, Senders
 from pager.service import Service
-from pager.store.sqlite import SqliteStore
 from tests.harness.fake_twilio import FakeTwilio, Fault
 from tests.shell.test_relay_timers import P, Recorder, opened, run_relay, settings
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+#: The policy of this module's ``service`` fixture (tests/shell/conftest.py).
+POLICY = P
 
 
-@pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[Service]:
-    svc = Service(SqliteStore(tmp_path / "p.db"), P)
-    await svc.start()
-    yield svc
-    await svc.close()
-
-
-@pytest.fixture
-async def twilio(fake_twilio: FakeTwilio) -> AsyncIterator[TwilioSender]:
-    sender = TwilioSender(
-        account_sid=fake_twilio.account_sid,
-        auth_token=fake_twilio.auth_token,
-        from_number="+15550000001",
-        api_base=fake_twilio.api_base,
-        timeout=2.0,
-    )
-    yield sender
-    await sender.close()
-
-
-def relay_with(service: Service, twilio: TwilioSender, rec: Recorder) -> Relay:
-    return Relay(service, Senders(twilio, rec, rec), settings(), Metrics(), clock=time.time)
+def relay_with(service: Service, twilio_sender: TwilioSender, rec: Recorder) -> Relay:
+    return Relay(service, Senders(twilio_sender, rec, rec), settings(), Metrics(), clock=time.time)
 
 
 async def claim_everything(service: Service, relay: Relay) -> list[Send]:
     """The first claim of a process that is about to die: rows marked ``sending``."""
     sends, _, _ = await service.db(relay._claim, urgent=True)
     return sends
+
+
+async def crash_after_claiming_t1(
+    service: Service, twilio_sender: TwilioSender
+) -> tuple[list[Send], Send]:
+    """Ticket T-1 opened and its page claimed by a process that then dies: every send
+    of that claim, and its one SMS."""
+    await service.ingest(opened("T-1", NOW), NOW, "")
+    sends = await claim_everything(service, relay_with(service, twilio_sender, Recorder()))
+    [sms] = [s for s in sends if s.channel == "sms"]
+    return sends, sms
 
 
 async def rows_by_state(service: Service) -> dict[str, list[tuple[str, str | None]]]:
@@ -67,19 +54,19 @@ async def rows_by_state(service: Service) -> dict[str, list[tuple[str, str | Non
 
 
 async def test_an_sms_twilio_accepted_before_the_crash_is_recorded_not_resent(
-    service: Service, twilio: TwilioSender, fake_twilio: FakeTwilio
+    service: Service, twilio_sender: TwilioSender, fake_twilio: FakeTwilio
 ) -> None:
     await service.ingest(opened("T-1", NOW), NOW, "")
     await service.ingest(opened("T-2", NOW), NOW, "")
-    dying = relay_with(service, twilio, Recorder())
+    dying = relay_with(service, twilio_sender, Recorder())
     sends = await claim_everything(service, dying)
     sms = [s for s in sends if s.channel == "sms"]
     assert len(sms) == 1  # both pages went to the same engineer: one bundled SMS
     # The provider accepted it; the process died before recording that.
-    accepted = await twilio.send_sms(sms[0].address, sms[0].body)
+    accepted = await twilio_sender.send_sms(sms[0].address, sms[0].body)
 
     rec = Recorder()
-    restarted = relay_with(service, twilio, rec)
+    restarted = relay_with(service, twilio_sender, rec)
     found, requeued = await restarted.recover()
 
     assert found == len(sms[0].ids) == 2
@@ -93,14 +80,11 @@ async def test_an_sms_twilio_accepted_before_the_crash_is_recorded_not_resent(
 
 
 async def test_an_sms_twilio_never_got_is_sent_after_the_restart(
-    service: Service, twilio: TwilioSender, fake_twilio: FakeTwilio
+    service: Service, twilio_sender: TwilioSender, fake_twilio: FakeTwilio
 ) -> None:
-    await service.ingest(opened("T-1", NOW), NOW, "")
-    dying = relay_with(service, twilio, Recorder())
-    sends = await claim_everything(service, dying)
-    [sms] = [s for s in sends if s.channel == "sms"]
+    sends, sms = await crash_after_claiming_t1(service, twilio_sender)
 
-    restarted = relay_with(service, twilio, Recorder())
+    restarted = relay_with(service, twilio_sender, Recorder())
     found, requeued = await restarted.recover()
 
     assert (found, requeued) == (0, len(sends))
@@ -110,41 +94,35 @@ async def test_an_sms_twilio_never_got_is_sent_after_the_restart(
 
 
 async def test_when_twilio_cannot_answer_everything_is_queued_again(
-    service: Service, twilio: TwilioSender, fake_twilio: FakeTwilio
+    service: Service, twilio_sender: TwilioSender, fake_twilio: FakeTwilio
 ) -> None:
-    await service.ingest(opened("T-1", NOW), NOW, "")
-    dying = relay_with(service, twilio, Recorder())
-    sends = await claim_everything(service, dying)
-    [sms] = [s for s in sends if s.channel == "sms"]
-    await twilio.send_sms(sms.address, sms.body)
+    sends, sms = await crash_after_claiming_t1(service, twilio_sender)
+    await twilio_sender.send_sms(sms.address, sms.body)
     fake_twilio.add_number_rule(sms.address, Fault(status=503, code=20500))
 
-    found, requeued = await relay_with(service, twilio, Recorder()).recover()
+    found, requeued = await relay_with(service, twilio_sender, Recorder()).recover()
 
     # Not knowing is not a reason to drop a page: it may go out twice, never zero times.
     assert (found, requeued) == (0, len(sends))
 
 
 async def test_a_stalled_lookup_gives_up_within_the_budget(
-    service: Service, twilio: TwilioSender, fake_twilio: FakeTwilio
+    service: Service, twilio_sender: TwilioSender, fake_twilio: FakeTwilio
 ) -> None:
-    await service.ingest(opened("T-1", NOW), NOW, "")
-    dying = relay_with(service, twilio, Recorder())
-    sends = await claim_everything(service, dying)
-    [sms] = [s for s in sends if s.channel == "sms"]
-    await twilio.send_sms(sms.address, sms.body)  # a prompt answer would find it
+    sends, sms = await crash_after_claiming_t1(service, twilio_sender)
+    await twilio_sender.send_sms(sms.address, sms.body)  # a prompt answer would find it
     fake_twilio.add_number_rule(sms.address, Fault(delay=5.0))
 
     started = time.monotonic()
-    found, requeued = await relay_with(service, twilio, Recorder()).recover(budget=0.3)
+    found, requeued = await relay_with(service, twilio_sender, Recorder()).recover(budget=0.3)
 
     assert time.monotonic() - started < 2.0
     assert (found, requeued) == (0, len(sends))
 
 
 async def test_nothing_interrupted_asks_nobody(
-    service: Service, twilio: TwilioSender, fake_twilio: FakeTwilio
+    service: Service, twilio_sender: TwilioSender, fake_twilio: FakeTwilio
 ) -> None:
     await service.ingest(opened("T-1", NOW), NOW, "")
-    assert await relay_with(service, twilio, Recorder()).recover() == (0, 0)
+    assert await relay_with(service, twilio_sender, Recorder()).recover() == (0, 0)
     assert fake_twilio.lookups == []

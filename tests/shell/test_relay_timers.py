@@ -8,12 +8,8 @@ through the real twilio and aiosmtplib clients.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from pager.core.events import TicketEvent
 from pager.core.model import Limits, Rate, Settings, TwilioSettings
@@ -21,11 +17,12 @@ from pager.delivery import PermanentFailure, TemporaryFailure
 from pager.metrics import Metrics
 from pager.relay import BACKOFF_CAP, Relay, Senders, backoff, bundle_body
 from pager.service import Service
-from pager.store.sqlite import SqliteStore
 from pager.timers import DeadlineLoop
 from tests.core.factory import build
 
 P = build()
+#: The policy of this module's ``service`` fixture (tests/shell/conftest.py).
+POLICY = P
 
 
 @dataclass
@@ -78,14 +75,6 @@ def opened(ticket: str, at: datetime, severity: int = 1) -> TicketEvent:
     return TicketEvent(
         f"e-{ticket}-{at.isoformat()}", ticket, "opened", at, severity=severity, tier="premier"
     )
-
-
-@pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[Service]:
-    svc = Service(SqliteStore(tmp_path / "p.db"), P)
-    await svc.start()
-    yield svc
-    await svc.close()
 
 
 def settings(per_second: float = 100.0, sms: Rate | None = None) -> Settings:

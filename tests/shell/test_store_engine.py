@@ -185,7 +185,7 @@ def test_requeue_interrupted_sends(store: SqliteStore) -> None:
     with store.transaction():
         engine.ingest(ev("opened", "2026-11-20T02:00"), t("2026-11-20T02:00"))
         rows = store.pending_messages(t("2026-11-20T02:00"))
-        store.mark_sending([r.id for r in rows])
+        store.mark_sending([([r.id for r in rows], None)], 1_700_000_000.0)
     with store.transaction():
         assert store.requeue_interrupted() == len(rows)
     assert store.outbox_counts() == {"pending": len(rows)}
@@ -201,13 +201,13 @@ def test_interrupted_sms_are_the_claimed_sms_sends_with_their_digest(store: Sqli
         other = [r.id for r in rows if r.channel != "sms"]
         assert len(sms) == 2 and other
         # The two SMS went out as one bundle; the emails carry no digest.
-        store.mark_sending(sms + other, 1_700_000_000.5, ["d1", "d1"] + [None] * len(other))
+        store.mark_sending([(sms, "d1"), (other, None)], 1_700_000_000.5)
         [send] = store.interrupted_sms()
         assert send.ids == tuple(sms) and send.digest == "d1"
         assert send.claimed_at == 1_700_000_000.5
         assert {r.address for r in rows if r.channel == "sms"} == {send.address}
         # A row claimed without a digest (by an older pager) is only ever re-queued.
-        store.mark_sending(sms)
+        store.mark_sending([(sms, None)], 1_700_000_001.0)
         assert store.interrupted_sms() == []
         assert store.requeue_interrupted() == len(rows)
         assert store.interrupted_sms() == []
