@@ -20,8 +20,8 @@ mosquitto:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto; }
 
 lint: venv
-	$(BIN)/ruff check pager tests bench
-	$(BIN)/ruff format --check pager tests bench
+	$(BIN)/ruff check pager tests bench testkit scripts
+	$(BIN)/ruff format --check pager tests bench testkit scripts
 
 typecheck: venv
 	$(BIN)/mypy

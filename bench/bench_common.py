@@ -36,8 +36,8 @@ from typing import Any
 import aiomqtt
 import yaml
 
-from tests.harness.daemon import DaemonProcess, write_settings
-from tests.harness.mosquitto import Mosquitto, free_port
+from testkit.daemon import DaemonProcess, write_settings
+from testkit.mosquitto import Mosquitto, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 #: Scratch space (git-ignored); each scenario empties its own sub-directory.
@@ -395,7 +395,7 @@ class SinkRequest:
 
 
 class TwilioSink:
-    """:class:`tests.harness.FakeTwilio` in a process of its own (``bench.bench_sink``).
+    """:class:`testkit.FakeTwilio` in a process of its own (``bench.bench_sink``).
 
     Out of process so that its request handling neither steals the publisher's event
     loop nor delays its own arrival stamps behind the publisher's work. The stamps are

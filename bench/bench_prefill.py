@@ -1,6 +1,6 @@
 """``python -m bench.bench_prefill -c DIR --count N ...``: open N tickets straight in the store.
 
-Runs the daemon's own :class:`~pager.engine.Engine` (same step, same rows) on the store
+Runs the daemon's own :class:`~pager.daemon.engine.Engine` (same step, same rows) on the store
 of config ``DIR``, without a daemon, broker or provider, so that scenarios needing
 100,000 open tickets do not spend minutes publishing them. Ticket ``i`` is opened at
 ``now_i`` (evenly spread from ``--first-now`` to ``--last-now``, epoch seconds) with an
@@ -19,11 +19,11 @@ import time
 from datetime import UTC, datetime
 
 from bench.bench_common import fanout_event
-from pager.config import load_config
+from pager.config.load import load_config
 from pager.core.events import parse_event
 from pager.core.policy import Policy
-from pager.engine import Engine
-from pager.store.sqlite import SqliteStore, path_from_url
+from pager.daemon.engine import Engine
+from pager.store.sqlite.store import SqliteStore, path_from_url
 
 
 def prefill(

@@ -14,7 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
-from tests.harness.fake_twilio import FakeTwilio
+from testkit.fake_twilio import FakeTwilio
 
 FLUSH_EVERY = 0.02
 

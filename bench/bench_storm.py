@@ -33,8 +33,8 @@ from bench.bench_common import (
     now_utc,
     stack,
 )
-from pager.store.codec import field_path
-from tests.harness.fake_twilio import FakeTwilio
+from pager.store.sqlite.codec import field_path
+from testkit.fake_twilio import FakeTwilio
 
 TICKETS = 10_000
 PHONE = "+15550000000"  # p00000, the only person of a one-person fan-out config

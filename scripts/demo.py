@@ -22,8 +22,8 @@ from pathlib import Path
 import aiomqtt
 import yaml
 
-from tests.harness.daemon import REPO, DaemonProcess, copy_example, write_settings
-from tests.harness.mosquitto import Mosquitto, free_port
+from testkit.daemon import REPO, DaemonProcess, copy_example, write_settings
+from testkit.mosquitto import Mosquitto, free_port
 
 WORK = REPO / "var" / "demo"
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from pager.adapters.twilio import TwilioSender
-from tests.harness.fake_twilio import FakeTwilio
-from tests.harness.mosquitto import Mosquitto, MosquittoNotInstalled
-from tests.harness.smtp_server import SmtpServer
+from testkit.fake_twilio import FakeTwilio
+from testkit.mosquitto import Mosquitto, MosquittoNotInstalled
+from testkit.smtp_server import SmtpServer
 
 #: The sending number of :func:`twilio_sender`.
 TWILIO_FROM = "+15550000001"

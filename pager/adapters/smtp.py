@@ -16,13 +16,13 @@ from email.utils import format_datetime, make_msgid
 
 import aiosmtplib
 
-from pager.delivery import PermanentFailure, TemporaryFailure
+from pager.daemon.outbox.delivery import PermanentFailure, TemporaryFailure
 
 log = logging.getLogger(__name__)
 
 
 class SmtpMailer:
-    """Implements :class:`pager.delivery.Mailer`.
+    """Implements :class:`pager.daemon.outbox.delivery.Mailer`.
 
     ``starttls`` upgrades the connection before anything else (and fails if the relay
     cannot); ``False`` never upgrades, even when offered. ``tls_context`` replaces the

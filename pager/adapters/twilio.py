@@ -32,7 +32,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from pager.delivery import PermanentFailure, TemporaryFailure, sms_digest
+from pager.daemon.outbox.delivery import PermanentFailure, TemporaryFailure, sms_digest
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -173,7 +173,8 @@ def _flatten(values: dict[str, object] | None) -> list[tuple[str, str]] | None:
 
 
 class TwilioSender:
-    """Implements :class:`pager.delivery.SmsSender` and :class:`pager.delivery.VoiceCaller`.
+    """Implements :class:`~pager.daemon.outbox.delivery.SmsSender` and
+    :class:`~pager.daemon.outbox.delivery.VoiceCaller`.
 
     The HTTP session is created on first use, inside the running loop; ``close()`` it.
     Every send either returns the Twilio SID or raises TemporaryFailure (429, 5xx,
@@ -225,7 +226,7 @@ class TwilioSender:
         )
 
     async def find_sms(self, to: str, digest: str, since: datetime) -> str | None:
-        """See :meth:`pager.delivery.SmsSender.find_sms`: the newest messages from our
+        """See :meth:`pager.daemon.outbox.delivery.SmsSender.find_sms`: the newest messages from our
         number to ``to`` (Twilio lists newest first), matched by text and creation time."""
         client = self._twilio()
         messages = await self._request(

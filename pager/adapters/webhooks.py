@@ -14,7 +14,7 @@ the store. Bodies above ``max_body`` get 413. Each request is counted in
 ``pager_webhooks_total{route, outcome}`` and logged on one line, never with its body
 (SMS text, form values) and never with a call token (it grants the keypresses).
 
-Store work runs through :meth:`pager.service.Service.db`, one transaction per request:
+Store work runs through :meth:`pager.daemon.service.Service.db`, one transaction per request:
 a repeated ``MessageSid`` is recorded and checked in the same transaction that applies
 the reply, so a retried webhook is answered but applied once.
 """
@@ -32,12 +32,12 @@ from aiohttp.typedefs import Handler
 from prometheus_client import CONTENT_TYPE_LATEST
 from twilio.twiml.messaging_response import MessagingResponse
 
-from pager import inbound
 from pager.adapters.signature import TwilioSignature
-from pager.engine import Engine
-from pager.metrics import Metrics
-from pager.service import Service
-from pager.store.sqlite import StoreError
+from pager.daemon import replies_in as inbound
+from pager.daemon.engine import Engine
+from pager.daemon.metrics import Metrics
+from pager.daemon.service import Service
+from pager.store.sqlite.store import StoreError
 
 log = logging.getLogger("pager.webhooks")
 

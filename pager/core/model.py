@@ -1,6 +1,6 @@
 """The validated, immutable configuration model.
 
-Everything here is plain frozen data produced by :mod:`pager.config` from YAML and read
+Everything here is plain frozen data produced by :mod:`pager.config.load` from YAML and read
 by the pure core. Instants are timezone-aware ``datetime`` objects in UTC; local times of
 day are minutes after local midnight (``0..1440``; 1440 is ``"24:00"``, the end of day).
 Weekdays are ``0`` (Monday) .. ``6`` (Sunday), as :meth:`datetime.date.weekday` counts.

@@ -17,8 +17,8 @@ from aiohttp import web
 
 from pager.adapters.signature import TwilioSignature
 from pager.adapters.twilio import TwilioSender
-from pager.delivery import TemporaryFailure
-from tests.harness.fake_twilio import FakeTwilio
+from pager.daemon.outbox.delivery import TemporaryFailure
+from testkit.fake_twilio import FakeTwilio
 
 TO = "+40700000001"
 PROMPT = "SEV1 T-1 Acme. Press 4 to acknowledge, 5 to escalate, star to repeat."

@@ -10,7 +10,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from tests.harness.mosquitto import Mosquitto, MosquittoNotInstalled
+from testkit.mosquitto import Mosquitto, MosquittoNotInstalled
 
 
 async def _next_message(client: aiomqtt.Client, within: float = 3.0) -> aiomqtt.Message:
@@ -97,7 +97,7 @@ async def test_password_protected_broker(mosquitto_factory: Callable[..., Mosqui
 
 
 def test_missing_binary_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("tests.harness.mosquitto.DEFAULT_BINARY", str(tmp_path / "nope"))
+    monkeypatch.setattr("testkit.mosquitto.DEFAULT_BINARY", str(tmp_path / "nope"))
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(MosquittoNotInstalled, match="make mosquitto"):
         Mosquitto(tmp_path)

@@ -12,7 +12,7 @@ import pytest
 
 from pager.adapters.mqtt import MqttBridge, parse_broker_url
 from pager.core.model import MqttSettings
-from tests.harness.mosquitto import Mosquitto
+from testkit.mosquitto import Mosquitto
 
 EVENTS = "support/tickets/+/events"
 DEAD = "pager/dead-letter"

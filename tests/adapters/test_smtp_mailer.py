@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from pager.adapters.smtp import SmtpMailer
-from pager.delivery import PermanentFailure, TemporaryFailure
-from tests.harness.mosquitto import free_port
-from tests.harness.smtp_server import SmtpServer
+from pager.daemon.outbox.delivery import PermanentFailure, TemporaryFailure
+from testkit.mosquitto import free_port
+from testkit.smtp_server import SmtpServer
 
 FROM = "pager@example.com"
 TO = "razvan@example.com"

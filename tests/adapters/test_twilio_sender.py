@@ -10,10 +10,10 @@ import aiohttp
 import pytest
 
 from pager.adapters.twilio import TwilioSender, parse_retry_after
-from pager.delivery import PermanentFailure, TemporaryFailure, sms_digest
+from pager.daemon.outbox.delivery import PermanentFailure, TemporaryFailure, sms_digest
+from testkit.fake_twilio import FakeTwilio, Fault
+from testkit.mosquitto import free_port
 from tests.conftest import TWILIO_FROM
-from tests.harness.fake_twilio import FakeTwilio, Fault
-from tests.harness.mosquitto import free_port
 
 FROM = TWILIO_FROM  # the twilio_sender fixture's number
 TO = "+40700000001"

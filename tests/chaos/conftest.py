@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from tests.harness.chaos_rig import Rig, StampedSmtpServer, build_rig
-from tests.harness.fake_twilio import FakeTwilio
-from tests.harness.mosquitto import Mosquitto
+from testkit.chaos_rig import Rig, StampedSmtpServer, build_rig
+from testkit.fake_twilio import FakeTwilio
+from testkit.mosquitto import Mosquitto
 
 CHAOS_MARKER = "chaos: long fault-injection run; deselected unless `-m chaos` (make chaos)"
 

@@ -18,10 +18,10 @@ from collections.abc import Callable
 
 import pytest
 
+from testkit.chaos_reconcile import load_rows, received_items, reconcile
+from testkit.chaos_rig import PHONES, EventPublisher, Rig, ticket_event, until
+from testkit.mosquitto import Mosquitto
 from tests.chaos.conftest import MakeRig
-from tests.harness.chaos_reconcile import load_rows, received_items, reconcile
-from tests.harness.chaos_rig import PHONES, EventPublisher, Rig, ticket_event, until
-from tests.harness.mosquitto import Mosquitto
 
 
 async def health_log(rig: Rig, samples: list[tuple[float, int]], stop: asyncio.Event) -> None:

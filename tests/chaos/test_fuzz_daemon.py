@@ -22,9 +22,8 @@ import aiomqtt
 import pytest
 
 from pager.adapters.signature import TwilioSignature
-from tests.chaos.conftest import MakeRig
-from tests.harness.chaos_fuzz import Mutator, fuzz_webhooks, server_errors
-from tests.harness.chaos_rig import (
+from testkit.chaos_fuzz import Mutator, fuzz_webhooks, server_errors
+from testkit.chaos_rig import (
     DEAD_LETTER_TOPIC,
     PHONES,
     EventPublisher,
@@ -32,6 +31,7 @@ from tests.harness.chaos_rig import (
     ticket_event,
     until,
 )
+from tests.chaos.conftest import MakeRig
 
 TICKET = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 

@@ -27,8 +27,7 @@ from typing import Any
 
 import pytest
 
-from tests.chaos.conftest import MakeRig
-from tests.harness.chaos_reconcile import (
+from testkit.chaos_reconcile import (
     audit_decisions,
     load_rows,
     oversized_sms,
@@ -38,8 +37,9 @@ from tests.harness.chaos_reconcile import (
     simulate_decisions,
     touched_after,
 )
-from tests.harness.chaos_rig import EventPublisher, Rig, ticket_event, until
-from tests.harness.fake_twilio import Fault
+from testkit.chaos_rig import EventPublisher, Rig, ticket_event, until
+from testkit.fake_twilio import Fault
+from tests.chaos.conftest import MakeRig
 
 
 @dataclass
@@ -147,7 +147,8 @@ async def run_storm(make_rig: MakeRig, tmp_path: Path, seed: int, storm: Storm) 
     # SPEC section 9 allows a repeat of every send in flight at the kill; with sends
     # running concurrently that can be more than one per kill (reported, not asserted).
     print(f"duplicates per kill: {per_kill}")
-    # What the restarts did with the sends each kill left in flight (pager.relay.recover).
+    # What the restarts did with the sends each kill left in flight
+    # (pager.daemon.outbox.relay.recover).
     settled = [line for line in rig.daemon.lines if "had reached the provider" in line]
     requeued = [line for line in rig.daemon.lines if "re-queued" in line]
     print(f"restarts that found interrupted SMS at Twilio: {len(settled)}: {settled[:5]}")

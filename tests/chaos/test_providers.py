@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.chaos.conftest import MakeRig
-from tests.harness.chaos_net import TcpRelay
-from tests.harness.chaos_reconcile import (
+from testkit.chaos_net import TcpRelay
+from testkit.chaos_reconcile import (
     Reconciliation,
     Row,
     attempts_by_row,
@@ -26,8 +25,9 @@ from tests.harness.chaos_reconcile import (
     received_items,
     reconcile,
 )
-from tests.harness.chaos_rig import EventPublisher, Rig, StampedSmtpServer, ticket_event, until
-from tests.harness.fake_twilio import Fault
+from testkit.chaos_rig import EventPublisher, Rig, StampedSmtpServer, ticket_event, until
+from testkit.fake_twilio import Fault
+from tests.chaos.conftest import MakeRig
 
 EVERY_NUMBER = re.compile(r"\+[0-9]+")
 #: The Twilio client gives up on a request after 10 s (pager.adapters.twilio).
@@ -151,7 +151,7 @@ def assert_backoff_respected(rig: Rig, rows: list[Row]) -> None:
 
 
 RETRY_AFTER = 2.0
-#: pager.relay.backoff(1) is at least BACKOFF_BASE / 2.
+#: pager.daemon.outbox.relay.backoff(1) is at least BACKOFF_BASE / 2.
 MIN_BACKOFF = 1.0
 
 

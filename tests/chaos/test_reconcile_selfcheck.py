@@ -1,15 +1,15 @@
 """The reconciliation itself, on made-up rows and deliveries: it must see what it claims to.
 
 A fault test that passes because its checker is blind proves nothing; these cases feed
-:func:`tests.harness.chaos_reconcile.reconcile` each kind of discrepancy once.
+:func:`testkit.chaos_reconcile.reconcile` each kind of discrepancy once.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from tests.harness.chaos_reconcile import Item, Row, attempts_by_row, received_items, reconcile
-from tests.harness.fake_twilio import TwilioRequest
+from testkit.chaos_reconcile import Item, Row, attempts_by_row, received_items, reconcile
+from testkit.fake_twilio import TwilioRequest
 
 ANA = "+15550101001"
 

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.chaos.conftest import MakeRig
-from tests.harness.chaos_reconcile import load_rows, received_items, reconcile
-from tests.harness.chaos_rig import (
+from testkit.chaos_reconcile import load_rows, received_items, reconcile
+from testkit.chaos_rig import (
     EventPublisher,
     Rig,
     ladder_doc,
@@ -27,6 +26,7 @@ from tests.harness.chaos_rig import (
     until,
     write_yaml,
 )
+from tests.chaos.conftest import MakeRig
 
 RELOADED = "config reloaded"
 REJECTED = "the previous config stays in force"

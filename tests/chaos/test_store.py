@@ -1,6 +1,6 @@
 """Store trouble while the daemon runs: the SQLite file stops taking writes, then recovers.
 
-The trouble is real (tests/harness/chaos_storefault.py): a full tmpfs under the store, or
+The trouble is real (testkit/chaos_storefault.py): a full tmpfs under the store, or
 ``chattr +i`` on the database and its WAL. While it lasts the daemon must say so (log
 line, /healthz 503), keep the events it was handed (they are retried, not dropped or
 dead-lettered), and not lose track of notifications that were being sent when the store
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from testkit.chaos_reconcile import load_rows, received_items, reconcile
+from testkit.chaos_rig import EventPublisher, Rig, ticket_event, until, until_async
+from testkit.chaos_storefault import StoreFault, make_fault, mechanisms
+from testkit.fake_twilio import Fault
 from tests.chaos.conftest import MakeRig
-from tests.harness.chaos_reconcile import load_rows, received_items, reconcile
-from tests.harness.chaos_rig import EventPublisher, Rig, ticket_event, until, until_async
-from tests.harness.chaos_storefault import StoreFault, make_fault, mechanisms
-from tests.harness.fake_twilio import Fault
 
 
 def working_mechanisms(tmp_path: Path) -> list[str]:

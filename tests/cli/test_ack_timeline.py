@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from pager.cli import main
-from pager.config import load_config
+from pager.cli.main import main
+from pager.config.load import load_config
 from pager.core.events import TicketEvent
 from pager.core.policy import Policy
-from pager.engine import Engine
-from pager.store.sqlite import SqliteStore, path_from_url
+from pager.daemon.engine import Engine
+from pager.store.sqlite.store import SqliteStore, path_from_url
 
 REPO = Path(__file__).resolve().parents[2]
 

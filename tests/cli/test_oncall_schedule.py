@@ -10,7 +10,7 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from pager.cli import main
+from pager.cli.main import main
 
 FILES = {
     "pager.yaml": "",

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pager.cli import main
-from pager.simulation import TIMELINE_ACTIONS, Line
+from pager.cli.main import main
+from pager.core.simulation import TIMELINE_ACTIONS, Line
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((REPO / "examples").glob("*.jsonl"))

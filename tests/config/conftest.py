@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pager.config import ConfigError, load_config
+from pager.config.load import ConfigError, load_config
 from pager.core.model import Config
 
 BASE: dict[str, str] = {

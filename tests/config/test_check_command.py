@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pager.cli import main
+from pager.cli.main import main
 from tests.config.conftest import ConfigDir
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pager.cli import main
-from pager.config import ConfigError, load_config
+from pager.cli.main import main
+from pager.config.load import ConfigError, load_config
 from pager.core.model import Target, WallDuration
 
 REPO = Path(__file__).resolve().parents[2]

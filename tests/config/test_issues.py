@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from pager.config import ConfigError, ConfigIssue
+from pager.config.load import ConfigError, ConfigIssue
 
 
 def test_issue_formats() -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from pager.configload.rotations import SOLO_HANDOFF
+from pager.config.rotations import SOLO_HANDOFF
 from pager.core.model import Handoff, Override, WeeklyHours
 from tests.config.conftest import ConfigDir
 

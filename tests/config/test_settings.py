@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pager.config import ConfigError
+from pager.config.load import ConfigError
 from pager.core.model import Rate, Settings
 from tests.config.conftest import ConfigDir
 

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from pager.config import parse_duration
-from pager.configload import values
+from pager.config import values
+from pager.config.load import parse_duration
 from pager.core.model import BusinessDays, BusinessHours, Rate, WallDuration
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pager.configload import yamltree
-from pager.configload.issues import FileIssues, IssueLog
-from pager.configload.yamltree import YMap, YScalar, YSeq, parse_yaml
+from pager.config import yamltree
+from pager.config.issues import FileIssues, IssueLog
+from pager.config.yamltree import YMap, YScalar, YSeq, parse_yaml
 from tests.config.conftest import ConfigDir
 
 

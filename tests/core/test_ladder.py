@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from pager.core.events import TicketEvent
-from pager.core.ladder import (
+from pager.core.ladder.machine import (
     Acknowledge,
     EscalateNow,
     EventInput,
@@ -23,7 +23,7 @@ from pager.core.ladder import (
 )
 from pager.core.model import Rung, SeverityPolicy, Target
 from pager.core.policy import Policy
-from pager.simulation import Line, Simulation
+from pager.core.simulation import Line, Simulation
 from tests.core.factory import build, minutes, rotation, t
 
 _ids = itertools.count()

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pager.core.events import TicketEvent
-from pager.core.ladder import (
+from pager.core.ladder.machine import (
     Acknowledge,
     EventInput,
     Notify,
@@ -18,7 +18,7 @@ from pager.core.ladder import (
     next_deadline,
     step,
 )
-from pager.simulation import Simulation
+from pager.core.simulation import Simulation
 from tests.core.factory import build, t
 
 P = build()

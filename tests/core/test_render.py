@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pager.core.gsm7 import septets, to_gsm7
-from pager.core.render import (
+from pager.core.messages.gsm7 import septets, to_gsm7
+from pager.core.messages.render import (
     MessageFacts,
     MessageKind,
     email_body,

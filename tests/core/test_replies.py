@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pager.core.gsm7 import is_gsm7, sms_segments
+from pager.core.messages.gsm7 import is_gsm7, sms_segments
 from pager.core.replies import (
     Ack,
     AckAll,

@@ -30,11 +30,11 @@ import aiomqtt
 import pytest
 import yaml
 
-from pager.store.codec import decode_state
-from tests.harness.daemon import DaemonProcess, write_settings
-from tests.harness.fake_twilio import FakeTwilio, TwilioRequest
-from tests.harness.mosquitto import Mosquitto, free_port
-from tests.harness.smtp_server import ReceivedMail, SmtpServer
+from pager.store.sqlite.codec import decode_state
+from testkit.daemon import DaemonProcess, write_settings
+from testkit.fake_twilio import FakeTwilio, TwilioRequest
+from testkit.mosquitto import Mosquitto, free_port
+from testkit.smtp_server import ReceivedMail, SmtpServer
 
 T = TypeVar("T")
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import pytest
 
+from testkit.fake_twilio import Fault
+from testkit.mosquitto import Mosquitto
 from tests.e2e.conftest import MakeRig, PagerRig, event, still, until
-from tests.harness.fake_twilio import Fault
-from tests.harness.mosquitto import Mosquitto
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.chaos_fuzz import InProcessPager, LogProbe
+from testkit.chaos_fuzz import InProcessPager, LogProbe
 
 
 @pytest.fixture

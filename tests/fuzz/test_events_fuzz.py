@@ -2,12 +2,12 @@
 
 Contract under test (SPEC section 2): bad input never stops the daemon and never loses
 the good events around it. Every payload is either an event or an InvalidEvent (never
-another exception); through :class:`~pager.ingest.Ingest` every payload ends applied /
+another exception); through :class:`~pager.daemon.events_in.Ingest` every payload ends applied /
 duplicate / unchanged (committed) or dead-lettered with a reason, never as an "internal
 error", and every log line about it can be written.
 
 Inputs: hypothesis-generated payloads and seeded mutations of valid events
-(tests/harness/chaos_fuzz.py). ``PAGER_FUZZ_SEED`` replays the mutation runs.
+(testkit/chaos_fuzz.py). ``PAGER_FUZZ_SEED`` replays the mutation runs.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pager.core.events import InvalidEvent, TicketEvent, parse_event
-from tests.harness.chaos_fuzz import OUTCOMES, InProcessPager, LogProbe, Mutator, valid_event
+from testkit.chaos_fuzz import OUTCOMES, InProcessPager, LogProbe, Mutator, valid_event
 
 SEED = int(os.environ.get("PAGER_FUZZ_SEED") or 20261123)
 PARSE_MUTATIONS = 6000

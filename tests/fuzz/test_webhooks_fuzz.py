@@ -3,8 +3,8 @@
 Every request gets a deliberate answer (200/204 TwiML or empty, 400, 403, 404, 405, 413),
 never a 500 or a dropped connection; afterwards the server still serves /healthz 200 and
 a properly signed SMS reply still works. Requests come from
-:meth:`tests.harness.chaos_fuzz.Mutator.webhook` (garbage forms, signed and not, odd
-headers, paths and sizes) and :meth:`~tests.harness.chaos_fuzz.Mutator.raw_webhook`
+:meth:`testkit.chaos_fuzz.Mutator.webhook` (garbage forms, signed and not, odd
+headers, paths and sizes) and :meth:`~testkit.chaos_fuzz.Mutator.raw_webhook`
 (bytes no client library would send).
 """
 
@@ -17,8 +17,8 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from pager.adapters.signature import compute_signature
-from tests.harness.chaos_fuzz import InProcessPager, LogProbe, fuzz_webhooks, server_errors
-from tests.harness.chaos_rig import PHONES
+from testkit.chaos_fuzz import InProcessPager, LogProbe, fuzz_webhooks, server_errors
+from testkit.chaos_rig import PHONES
 
 SEED = int(os.environ.get("PAGER_FUZZ_SEED") or 20261123)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pager.core.policy import Policy
-from pager.service import Service
-from pager.store.sqlite import SqliteStore
+from pager.daemon.service import Service
+from pager.store.sqlite.store import SqliteStore
 from tests.shell.test_ingest import config
 
 

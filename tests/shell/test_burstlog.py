@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from pager.burstlog import BurstLog
+from pager.daemon.burstlog import BurstLog
 
 
 class Clock:

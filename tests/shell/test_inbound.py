@@ -1,4 +1,4 @@
-"""SMS replies and voice keypresses (pager.inbound) against a real SQLite store."""
+"""SMS replies and voice keypresses (pager.daemon.replies_in) against a real SQLite store."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pager import inbound
 from pager.core.events import parse_event
-from pager.core.gsm7 import SINGLE_SEGMENT_SEPTETS, is_gsm7, septets
+from pager.core.messages.gsm7 import SINGLE_SEGMENT_SEPTETS, is_gsm7, septets
 from pager.core.model import (
     Calendar,
     Config,
@@ -32,8 +31,9 @@ from pager.core.model import (
 )
 from pager.core.policy import Policy
 from pager.core.replies import help_text
-from pager.engine import Engine, Result
-from pager.store.sqlite import SqliteStore
+from pager.daemon import replies_in as inbound
+from pager.daemon.engine import Engine, Result
+from pager.store.sqlite.store import SqliteStore
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # a Monday, outside desk hours
 PUBLIC_URL = "https://pager.example.com"
@@ -462,7 +462,7 @@ def test_call_status_is_audited(desk: Desk) -> None:
 
 def _shorten_reference(text: str) -> str:
     """The answer cut the slow way: one character at a time from the end."""
-    from pager.core.gsm7 import to_gsm7
+    from pager.core.messages.gsm7 import to_gsm7
 
     text = to_gsm7(text)
     if septets(text) <= SINGLE_SEGMENT_SEPTETS:

@@ -31,9 +31,9 @@ from pager.core.model import (
     WallDuration,
     WeeklyHours,
 )
-from pager.ingest import Ingest, dead_letter_payload
-from pager.metrics import Metrics
-from pager.service import Service
+from pager.daemon.events_in import Ingest, dead_letter_payload
+from pager.daemon.metrics import Metrics
+from pager.daemon.service import Service
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 TOPIC = "support/tickets/{}/events"
@@ -140,7 +140,7 @@ async def test_opened_is_applied_once_then_duplicate(
     metrics: Metrics,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="pager.ingest")
+    caplog.set_level(logging.INFO, logger="pager.daemon.events_in")
     assert await ingest.handle(TOPIC.format("T-1"), event()) == "applied"
     state = await service.db(lambda e: e.store.get_ticket("T-1"))
     assert state is not None and state.rung == 1 and state.severity == 1
@@ -148,7 +148,7 @@ async def test_opened_is_applied_once_then_duplicate(
     assert published.calls == []  # state is published by the commit hook, not here
     assert sample(metrics, "pager_events_total", type="opened") == 2
     assert sample(metrics, "pager_events_duplicate_total") == 1
-    lines = [r.getMessage() for r in caplog.records if r.name == "pager.ingest"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "pager.daemon.events_in"]
     assert lines == ["event e1 T-1 opened: applied", "event e1 T-1 opened: duplicate"]
 
 
@@ -304,12 +304,12 @@ async def test_a_locked_store_is_retried_until_the_event_commits(
     blocker.execute("BEGIN IMMEDIATE")
     failed = asyncio.Event()
     watcher = _OnLog("store unavailable", failed)
-    logging.getLogger("pager.ingest").addHandler(watcher)
+    logging.getLogger("pager.daemon.events_in").addHandler(watcher)
     try:
         task = asyncio.create_task(ingest.handle(TOPIC.format("T-1"), event()))
         await asyncio.wait_for(failed.wait(), 5)
     finally:
-        logging.getLogger("pager.ingest").removeHandler(watcher)
+        logging.getLogger("pager.daemon.events_in").removeHandler(watcher)
     assert not task.done()
     blocker.execute("ROLLBACK")
     blocker.close()

@@ -11,10 +11,10 @@ import time
 from datetime import UTC, datetime
 
 from pager.adapters.twilio import TwilioSender
-from pager.metrics import Metrics
-from pager.relay import Relay, Send, Senders
-from pager.service import Service
-from tests.harness.fake_twilio import FakeTwilio, Fault
+from pager.daemon.metrics import Metrics
+from pager.daemon.outbox.relay import Relay, Send, Senders
+from pager.daemon.service import Service
+from testkit.fake_twilio import FakeTwilio, Fault
 from tests.shell.test_relay_timers import P, Recorder, opened, run_relay, settings
 
 NOW = datetime.now(UTC).replace(microsecond=0)

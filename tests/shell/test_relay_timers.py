@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 from pager.core.events import TicketEvent
 from pager.core.model import Limits, Rate, Settings, TwilioSettings
-from pager.delivery import PermanentFailure, TemporaryFailure
-from pager.metrics import Metrics
-from pager.relay import BACKOFF_CAP, Relay, Senders, backoff, bundle_body
-from pager.service import Service
-from pager.timers import DeadlineLoop
+from pager.daemon.deadlines import DeadlineLoop
+from pager.daemon.metrics import Metrics
+from pager.daemon.outbox.delivery import PermanentFailure, TemporaryFailure
+from pager.daemon.outbox.relay import BACKOFF_CAP, Relay, Senders, backoff, bundle_body
+from pager.daemon.service import Service
 from tests.core.factory import build
 
 P = build()
@@ -219,7 +219,7 @@ async def test_rate_per_number_spaces_sends(service: Service) -> None:
 
 
 def test_bundle_body_lists_codes() -> None:
-    from pager.store.sqlite import OutboxRow
+    from pager.store.sqlite.store import OutboxRow
 
     rows = [
         OutboxRow(
@@ -314,8 +314,8 @@ async def test_a_later_deadline_does_not_wake_the_sleeping_loop(service: Service
 
 
 def test_fit_bundle_keeps_every_bundle_within_twilio_limit() -> None:
-    from pager.relay import MAX_SMS_BODY, fit_bundle
-    from pager.store.sqlite import OutboxRow
+    from pager.daemon.outbox.relay import MAX_SMS_BODY, fit_bundle
+    from pager.store.sqlite.store import OutboxRow
 
     rows = [
         OutboxRow(
@@ -346,7 +346,7 @@ def test_fit_bundle_keeps_every_bundle_within_twilio_limit() -> None:
 
 
 def test_spacing_allows_a_burst_at_high_rates_and_spaces_at_one_per_second() -> None:
-    from pager.ratelimit import Spacing
+    from pager.daemon.outbox.limits import Spacing
 
     fast = Spacing(100.0)
     for _ in range(100):

@@ -6,9 +6,9 @@ import asyncio
 import sqlite3
 from collections.abc import Callable
 
-from pager.engine import Engine
-from pager.service import Service
-from pager.store.sqlite import StoreError
+from pager.daemon.engine import Engine
+from pager.daemon.service import Service
+from pager.store.sqlite.store import StoreError
 
 
 def heartbeat_job(n: int, *, fail: bool = False) -> Callable[[Engine], int]:
@@ -108,8 +108,8 @@ async def test_an_urgent_job_overtakes_a_backlog(service: Service) -> None:
 
 async def test_a_commit_reports_the_earliest_deadline_it_set(service: Service) -> None:
     from pager.core.events import parse_event
-    from pager.core.ladder import next_deadline
-    from pager.service import CommitInfo
+    from pager.core.ladder.machine import next_deadline
+    from pager.daemon.service import CommitInfo
     from tests.shell.test_ingest import NOW, event
 
     seen: list[CommitInfo] = []

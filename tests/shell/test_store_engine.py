@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pager.core.events import TicketEvent
-from pager.core.ladder import Page, PendingStep, TicketState, next_deadline
-from pager.engine import Engine
-from pager.store.codec import decode_state, encode_state, field_path
-from pager.store.migrations import MIGRATIONS, SchemaTooNew, migrate
-from pager.store.sqlite import SqliteStore, StoreError, path_from_url
+from pager.core.ladder.machine import Page, PendingStep, TicketState, next_deadline
+from pager.daemon.engine import Engine
+from pager.store.sqlite.codec import decode_state, encode_state, field_path
+from pager.store.sqlite.migrations import MIGRATIONS, SchemaTooNew, migrate
+from pager.store.sqlite.store import SqliteStore, StoreError, path_from_url
 from tests.core.factory import build, t
 
 P = build()

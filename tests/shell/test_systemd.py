@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pager.systemd import SystemdNotifier
+from pager.adapters.systemd import SystemdNotifier
 
 
 @pytest.fixture

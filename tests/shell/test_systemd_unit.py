@@ -1,4 +1,4 @@
-"""systemd/pager.service: the keys SPEC section 9 requires, and `systemd-analyze verify`."""
+"""systemd/pager.daemon.service: the keys SPEC section 9 requires, and `systemd-analyze verify`."""
 
 from __future__ import annotations
 

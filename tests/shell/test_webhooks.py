@@ -17,9 +17,9 @@ from pager.adapters.signature import TwilioSignature
 from pager.adapters.webhooks import WebhookServer
 from pager.core.events import parse_event
 from pager.core.policy import Policy
-from pager.metrics import Metrics
-from pager.service import Service
-from pager.store.sqlite import SqliteStore
+from pager.daemon.metrics import Metrics
+from pager.daemon.service import Service
+from pager.store.sqlite.store import SqliteStore
 from tests.shell.test_inbound import ALICE_PHONE, NOW, PUBLIC_URL, event_payload, make_config
 
 TOKEN = "twilio-test-auth-token"

@@ -1,0 +1,1 @@
+"""The escalation state machine (SPEC section 5): state, deadlines and transitions."""

@@ -1,0 +1,1 @@
+"""What pager says: message kinds and their SMS, email and voice text."""

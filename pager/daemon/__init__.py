@@ -1,0 +1,1 @@
+"""The asyncio shell: the composition root, transactions, inputs, deadlines and the outbox."""

@@ -1,0 +1,401 @@
+"""The composition root: the only module that knows every concrete class.
+
+``Daemon(config_dir, dry_run=...).run()`` builds the store, engine, relay, deadline loop,
+MQTT bridge and webhook server from the config, runs them in one TaskGroup, and handles
+signals: SIGHUP (and a changed file in the config directory) reloads, SIGTERM/SIGINT
+drain and exit 0. READY=1 goes to systemd once the broker, the store and HTTP are up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import gc
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pager.adapters.dryrun import DryRunSender
+from pager.adapters.mqtt import MqttBridge
+from pager.adapters.signature import TwilioSignature
+from pager.adapters.smtp import SmtpMailer
+from pager.adapters.systemd import SystemdNotifier
+from pager.adapters.twilio import TwilioSender
+from pager.adapters.webhooks import WebhookServer
+from pager.config.load import ConfigError, load_config
+from pager.core.model import Config
+from pager.core.policy import Policy
+from pager.daemon.deadlines import DeadlineLoop
+from pager.daemon.engine import Engine
+from pager.daemon.events_in import Ingest
+from pager.daemon.metrics import Metrics
+from pager.daemon.outbox.relay import Relay, Senders
+from pager.daemon.service import CommitInfo, Service
+from pager.store.sqlite.store import Checkpointer, SqliteStore, StoreError, path_from_url
+
+log = logging.getLogger("pager")
+
+#: How often another process's commits (``pager ack``) are looked for.
+EXTERNAL_POLL = 1.0
+#: How long start-up waits for the broker before READY=1 anyway (timers must run).
+BROKER_WAIT = 10.0
+
+
+def configure_logging(level: str | None = None) -> None:
+    """One line per event on stdout, for journald (which adds the time)."""
+    logging.basicConfig(
+        level=(level or os.environ.get("PAGER_LOG_LEVEL", "INFO")).upper(),
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stdout,
+        force=True,
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+class Daemon:
+    def __init__(
+        self,
+        config_dir: str | Path,
+        *,
+        dry_run: bool = False,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.config_dir = Path(config_dir)
+        self.dry_run = dry_run
+        self.environ = dict(os.environ if environ is None else environ)
+        self.metrics = Metrics()
+        self.notifier = SystemdNotifier.from_environ(self.environ)
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+        self.config: Config | None = None
+
+    def _load(self) -> Config:
+        return load_config(self.config_dir, require_secrets=not self.dry_run, environ=self.environ)
+
+    async def run(self) -> int:
+        """The daemon's whole life; returns the exit code."""
+        try:
+            config = self._load()
+        except ConfigError as exc:
+            for issue in exc.issues:
+                log.error("config: %s", issue)
+            return 1
+        self.config = config
+        settings = config.settings
+        try:
+            store = SqliteStore(path_from_url(settings.store), checkpoint_in_background=True)
+        except (StoreError, ValueError) as exc:
+            log.error("store: %s", exc)
+            return 1
+        checkpointer = Checkpointer(store.path)
+        checkpointer.start()
+        service = Service(store, Policy(config))
+        await service.start()
+        senders = self._senders(config)
+        relay = Relay(service, senders, settings, self.metrics)
+        timers = DeadlineLoop(service, self.metrics)
+        try:
+            # Sends the last process left in flight: found at the provider, or queued again.
+            await relay.recover()
+        except StoreError as exc:
+            log.error("store: %s", exc)
+            await self._release(service, checkpointer, senders)
+            return 1
+        bridge = MqttBridge(settings.mqtt, on_message=self._on_message)
+        self.ingest = Ingest(
+            service=service,
+            # Dead letters go at QoS 1. Ticket state (retained) goes at QoS 0 and
+            # without a task per ticket: the next change republishes it, and it is
+            # written on every commit, so it must cost little.
+            bridge_publish=lambda topic, payload, retain: bridge.publish(
+                topic, payload, retain=retain, qos=1
+            ),
+            state_publish=lambda topic, payload: bridge.publish_nowait(topic, payload, retain=True),
+            settings=settings.mqtt,
+            metrics=self.metrics,
+            clock=lambda: datetime.now(UTC),
+            tier_known=lambda name: self.service.policy.config.tier(name) is not None,
+        )
+        webhooks = WebhookServer(
+            service=service,
+            signature=self._signature(config),
+            metrics=self.metrics,
+            public_url=settings.http.public_url,
+            health=lambda: self._health(bridge, service),
+            clock=lambda: datetime.now(UTC),
+        )
+        self.service, self.relay, self.timers, self.bridge = service, relay, timers, bridge
+        self.webhooks = webhooks
+
+        def on_commit(info: CommitInfo) -> None:
+            if info.messages:
+                relay.wake()
+            if info.earliest is not None:
+                timers.wake(info.earliest)
+            for state in info.tickets.values():
+                self.ingest.publish_state(state)
+
+        service.on_commit.append(on_commit)
+        self._install_signals()
+        try:
+            port = await webhooks.start(settings.http.listen_host, settings.http.listen_port)
+        except OSError as exc:
+            log.error(
+                "cannot listen on %s:%s: %s",
+                settings.http.listen_host,
+                settings.http.listen_port,
+                exc,
+            )
+            await self._release(service, checkpointer, senders)
+            return 1
+        log.info("webhooks listening on %s:%d", settings.http.listen_host, port)
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(relay.run(), name="relay"),
+                    group.create_task(timers.run(), name="timers"),
+                    group.create_task(bridge.run(), name="mqtt"),
+                    group.create_task(
+                        self._watch_external(service, relay, timers), name="external"
+                    ),
+                    group.create_task(self._watch_config(), name="config-watch"),
+                    group.create_task(self._reloader(), name="reloader"),
+                    group.create_task(self._watchdog(), name="watchdog"),
+                    group.create_task(self._gauges(service), name="gauges"),
+                ]
+                if await bridge.wait_connected(BROKER_WAIT):
+                    log.info("connected to the broker %s", settings.mqtt.url)
+                else:
+                    log.warning(
+                        "broker %s not reachable yet; retrying in the background", settings.mqtt.url
+                    )
+                # Everything built so far lives as long as the process: keep it out of the
+                # collector's generations so full collections stay short under load.
+                gc.freeze()
+                self.notifier.ready()
+                self.notifier.status("running")
+                log.info("pager ready (dry-run)" if self.dry_run else "pager ready")
+                await self._stop.wait()
+                log.info("stopping: draining in-flight sends")
+                self.notifier.stopping()
+                bridge.stop_consuming()
+                await relay.drain()
+                for task in tasks:
+                    task.cancel()
+        finally:
+            await webhooks.stop()
+            await self._release(service, checkpointer, senders)
+        log.info("stopped")
+        return 0
+
+    # --- pieces --------------------------------------------------------------------------
+
+    def _senders(self, config: Config) -> Senders:
+        if self.dry_run:
+            dry = DryRunSender()
+            return Senders(dry, dry, dry)
+        t, s = config.settings.twilio, config.settings.smtp
+        twilio = TwilioSender(
+            account_sid=t.account_sid,
+            auth_token=t.auth_token,
+            from_number=t.from_number,
+            api_base=t.api_base,
+        )
+        mailer = SmtpMailer(
+            host=s.host,
+            port=s.port,
+            from_address=s.from_address,
+            starttls=s.starttls,
+            username=s.username,
+            password=s.password,
+        )
+        return Senders(twilio, twilio, mailer)
+
+    async def _release(
+        self, service: Service, checkpointer: Checkpointer, senders: Senders
+    ) -> None:
+        """Close what :meth:`run` opened: the service and its store, the checkpointer, the
+        senders (every way out of run)."""
+        await service.close()
+        checkpointer.stop()
+        await self._close_senders(senders)
+
+    async def _close_senders(self, senders: Senders) -> None:
+        close = getattr(senders.sms, "close", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
+
+    def _signature(self, config: Config) -> TwilioSignature:
+        t = config.settings.twilio
+        tokens = [tok for tok in (t.auth_token, t.secondary_auth_token) if tok]
+        return TwilioSignature(tokens, config.settings.http.public_url)
+
+    def _health(self, bridge: MqttBridge, service: Service) -> tuple[bool, str]:
+        if not bridge.connected:
+            return False, "not connected to the broker"
+        if not service.store_ok:
+            return False, f"store unavailable: {service.store_error}"
+        return True, "ok"
+
+    async def _on_message(self, topic: str, payload: bytes) -> None:
+        await self.ingest.handle(topic, payload)
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._stop.set)
+        loop.add_signal_handler(signal.SIGINT, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._reload.set)
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def _reloader(self) -> None:
+        while True:
+            await self._reload.wait()
+            self._reload.clear()
+            await self.reload()
+
+    async def reload(self) -> bool:
+        """Load the config again; swap it in atomically if valid, else keep the old one."""
+        self.notifier.reloading()
+        try:
+            config = await asyncio.to_thread(self._load)
+        except ConfigError as exc:
+            for issue in exc.issues:
+                log.error("reload rejected: %s", issue)
+            log.error(
+                "reload rejected: %d problem(s); the previous config stays in force",
+                len(exc.issues),
+            )
+            self.metrics.reloads.labels("rejected").inc()
+            self.metrics.config_valid.set(0)
+            self.notifier.ready()
+            return False
+        old = self.config
+        self.config = config
+        self.service.swap_policy(Policy(config))
+        self.relay.apply_settings(config.settings)
+        self.webhooks.update(
+            signature=self._signature(config), public_url=config.settings.http.public_url
+        )
+        if old is not None:
+            for part in ("store", "mqtt", "http"):
+                if getattr(old.settings, part) != getattr(config.settings, part):
+                    log.warning(
+                        "reload: %s settings changed; they take effect after a restart", part
+                    )
+        self.metrics.reloads.labels("ok").inc()
+        self.metrics.config_valid.set(1)
+        self.timers.wake()
+        self.notifier.ready()
+        log.info("config reloaded")
+        return True
+
+    async def _watch_config(self) -> None:
+        """A changed file in the config directory triggers a reload (debounced)."""
+        from watchfiles import awatch
+
+        try:
+            async for _changes in awatch(
+                self.config_dir, debounce=500, recursive=True, watch_filter=_is_config_file
+            ):
+                log.info("config directory changed")
+                self._reload.set()
+        except (OSError, RuntimeError) as exc:
+            log.warning(
+                "not watching %s for changes: %s (SIGHUP still reloads)", self.config_dir, exc
+            )
+
+    async def _watch_external(self, service: Service, relay: Relay, timers: DeadlineLoop) -> None:
+        """Commits by another process (``pager ack``) wake the relay and the deadline loop."""
+        last: int | None = None
+        while True:
+            await asyncio.sleep(EXTERNAL_POLL)
+            try:
+                version = await service.db(lambda e: e.store.data_version())
+            except Exception:
+                continue
+            if last is not None and version != last:
+                relay.wake()
+                timers.wake()
+            last = version
+
+    async def _watchdog(self) -> None:
+        interval = self.notifier.watchdog_interval()
+        if interval is None:
+            return
+        while True:
+            self.notifier.watchdog()
+            await asyncio.sleep(interval)
+
+    async def _gauges(self, service: Service) -> None:
+        """Every second: a heartbeat write (the store's health), and the gauges."""
+
+        def probe(engine: Engine) -> tuple[int, int]:
+            engine.store.heartbeat(datetime.now(UTC))  # a write: proves the store works
+            return engine.store.open_ticket_count(), engine.store.timer_count()
+
+        while True:
+            try:
+                open_count, timers = await service.db(probe)
+            except Exception as exc:  # StoreError already marked the store unhealthy
+                self.metrics.store_ok.set(0)
+                log.debug("store probe failed: %s", exc)
+            else:
+                service.store_recovered()
+                self.metrics.open_tickets.set(open_count)
+                self.metrics.timers_armed.set(timers)
+                self.metrics.store_ok.set(1)
+            self.metrics.broker_connected.set(1 if self.bridge.connected else 0)
+            self.ingest.events_log.flush()
+            self.relay.sent_log.flush()
+            await asyncio.sleep(1.0)
+
+
+def _is_config_file(_change: object, path: str) -> bool:
+    """Only YAML and secret files count: the store may live in the same directory."""
+    return path.endswith((".yaml", ".yml", ".secret"))
+
+
+def quiet_closed_socket_callbacks(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Loop exception handler: one debug line for a known race, the default otherwise.
+
+    aiomqtt schedules ``loop.add_writer(fd, ...)`` from paho's socket callback with
+    ``call_soon_threadsafe``; when the broker drops the connection in between, the fd
+    is closed by the time the call runs and asyncio would log an ERROR with a traceback
+    ("Bad file descriptor") on every broker restart. The bridge notices the lost
+    connection and reconnects by itself, so the traceback only alarms whoever reads
+    the journal.
+    """
+    exc = context.get("exception")
+    handle = repr(context.get("handle", ""))
+    if (
+        isinstance(exc, OSError)
+        and exc.errno == errno.EBADF
+        and ("add_writer" in handle or "add_reader" in handle)
+    ):
+        log.debug("mqtt: socket callback after the connection closed: %s", exc)
+        return
+    loop.default_exception_handler(context)
+
+
+async def _run_with_handler(daemon: Daemon) -> int:
+    asyncio.get_running_loop().set_exception_handler(quiet_closed_socket_callbacks)
+    return await daemon.run()
+
+
+def run_daemon(config_dir: str, *, dry_run: bool) -> int:
+    configure_logging()
+    started = time.monotonic()
+    daemon = Daemon(config_dir, dry_run=dry_run)
+    code = asyncio.run(_run_with_handler(daemon))
+    log.debug("ran for %.1fs", time.monotonic() - started)
+    return code

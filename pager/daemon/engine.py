@@ -1,0 +1,362 @@
+"""The engine: inputs -> pure core -> one store transaction.
+
+Each public method takes ``now`` and runs one input through
+:func:`pager.core.ladder.machine.step`, then writes, in the caller's transaction, everything the
+step decided: the new state and its next deadline, outbox rows for the notifications
+(rendered, with reply codes), freed codes, cancelled unsent pages, and the audit log.
+
+Synchronous on purpose: the daemon calls it on its store thread (group commit), the CLI
+directly. Nothing here talks to a network.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, cast
+
+from pager.core.events import TicketEvent
+from pager.core.ladder.machine import (
+    Acknowledge,
+    AckVia,
+    ClosePages,
+    EscalateNow,
+    EventInput,
+    Input,
+    Notify,
+    OpenPage,
+    Outcome,
+    Record,
+    Rejected,
+    Tick,
+    TicketState,
+    next_deadline,
+    step,
+)
+from pager.core.messages import render
+from pager.core.model import Channel
+from pager.core.policy import Policy
+from pager.store.sqlite.store import AuditEntry, NewMessage, SqliteStore, ts
+
+log = logging.getLogger("pager.daemon.engine")
+
+Status = Literal["applied", "duplicate", "rejected", "unchanged"]
+#: Where a message goes when its own channel failed for good.
+FALLBACKS: dict[str, tuple[Channel, ...]] = {
+    "sms": ("email",),
+    "voice": ("sms", "email"),
+    "email": ("sms",),
+}
+
+
+@dataclass(slots=True)
+class Result:
+    """What became of one input. ``reason`` explains a rejection."""
+
+    status: Status
+    reason: str = ""
+    ticket: TicketState | None = None
+    messages: int = 0
+    records: list[Record] = field(default_factory=list)
+    notifications: list[Notify] = field(default_factory=list)
+
+
+class Engine:
+    """Applies inputs to tickets in the store. Call every method inside a transaction."""
+
+    def __init__(
+        self,
+        store: SqliteStore,
+        policy: Policy,
+        *,
+        token: Callable[[], str] = lambda: secrets.token_urlsafe(12),
+    ) -> None:
+        self.store = store
+        self.policy = policy
+        self._token = token
+        self._timeline: tuple[tuple[datetime, str], ...] | None = None
+        self._audit: list[AuditEntry] = []
+        #: Reply codes opened by the current step, so its notifications need not read
+        #: them back: ``{(person, ticket_id): code}``.
+        self._opened: dict[tuple[str, str], str] = {}
+        #: Tickets changed and messages queued since the service last collected them
+        #: (whatever job did it: an event, a reply, a fired deadline, a fallback).
+        self.touched: dict[str, TicketState] = {}
+        #: The earliest next deadline among them (the deadline loop's wake-up hint).
+        self.earliest: datetime | None = None
+        self.queued = 0
+
+    # --- inputs ------------------------------------------------------------------------
+
+    def ingest(self, event: TicketEvent, now: datetime, payload: str = "") -> Result:
+        """Apply a desk event once (idempotent by ``event_id``).
+
+        The event is recorded first (one statement answers "seen before?" too); a
+        rejected event is forgotten again, so that a corrected resend is not a duplicate.
+        """
+        if not self.store.record_event(event.event_id, event.ticket_id, now, payload):
+            return Result("duplicate", f"event {event.event_id} already processed")
+        result = self._ingest(event, now)
+        if result.status == "rejected":
+            self.store.forget_event(event.event_id)
+        return result
+
+    def _ingest(self, event: TicketEvent, now: datetime) -> Result:
+        state = self.store.get_ticket(event.ticket_id)
+        if event.type != "opened" and state is None:
+            return Result("rejected", f"event for unknown ticket {event.ticket_id!r}")
+        if event.type == "opened" and self.policy.config.tier(event.tier or "") is None:
+            return Result("rejected", f"unknown tier {event.tier!r}")
+        return self._run(state, EventInput(event), now)
+
+    def acknowledge(self, ticket_id: str, person: str, via: AckVia, now: datetime) -> Result:
+        return self._run(self.store.get_ticket(ticket_id), Acknowledge(person, via), now)
+
+    def escalate(self, ticket_id: str, person: str, via: AckVia, now: datetime) -> Result:
+        return self._run(self.store.get_ticket(ticket_id), EscalateNow(person, via), now)
+
+    def fire(self, ticket_id: str, now: datetime) -> Result:
+        """Fire the ticket's due deadlines (the deadline loop found it due)."""
+        state = self.store.get_ticket(ticket_id)
+        if state is None:
+            return Result("rejected", f"no ticket {ticket_id!r}")
+        return self._run(state, Tick(), now)
+
+    # --- applying an outcome -------------------------------------------------------------
+
+    def _run(self, state: TicketState | None, inp: Input, now: datetime) -> Result:
+        try:
+            outcome = step(state, inp, now, self.policy)
+        except Rejected as exc:
+            return Result("rejected", str(exc), ticket=state)
+        with self._buffered_audit():
+            return self._apply(state, outcome, now)
+
+    @contextmanager
+    def _buffered_audit(self) -> Iterator[None]:
+        """Collect the audit entries of one step and write them in one statement."""
+        self._timeline = None
+        self._audit = []
+        self._opened = {}
+        try:
+            yield
+        finally:
+            self.store.add_audits(self._audit)
+            self._audit = []
+
+    def _apply(self, state: TicketState | None, outcome: Outcome, now: datetime) -> Result:
+        new = outcome.state
+        deadline = next_deadline(new)
+        self.store.put_ticket(new, deadline)
+        result = Result("applied" if outcome.commands or new != state else "unchanged", ticket=new)
+        if result.status == "applied":
+            self.touched[new.ticket_id] = new
+            if deadline is not None and (self.earliest is None or deadline < self.earliest):
+                self.earliest = deadline
+        for command in outcome.commands:
+            if isinstance(command, OpenPage):
+                self._open_code(command.ticket_id, command.person, is_new=state is None)
+            elif isinstance(command, ClosePages):
+                self.store.cancel_pages(command.ticket_id, command.persons)
+                self.store.remove_codes(command.ticket_id, command.persons)
+                self._opened.clear()  # the store is the authority again (rare: an ack)
+            elif isinstance(command, Notify):
+                result.notifications.append(command)
+                if self._enqueue(new, command, now):
+                    result.messages += 1
+                    self.queued += 1
+                self._audit_notify(command)
+            else:
+                result.records.append(command)
+                detail: dict[str, Any] = {
+                    "detail": command.detail,
+                    "by": command.by,
+                    "rung": command.rung,
+                }
+                self._note(command.ticket_id, command.at, command.action, _compact(detail))
+        return result
+
+    def _note(self, ticket_id: str, at: datetime, action: str, detail: dict[str, Any]) -> None:
+        """Add an audit entry; written with the others when the step's changes are."""
+        self._audit.append(AuditEntry(ticket_id, at, action, detail))
+
+    def _open_code(self, ticket_id: str, person: str, *, is_new: bool) -> str:
+        """The person's code for the ticket, allocated unless they hold one already
+        (a new ticket cannot: codes are freed only with their ticket's pages)."""
+        existing = None if is_new else self.store.code_for(person, ticket_id)
+        if existing is None:
+            existing = self.store.allocate_code(person, ticket_id)
+        self._opened[(person, ticket_id)] = existing
+        return existing
+
+    def _code(self, person: str, ticket_id: str) -> str | None:
+        found = self._opened.get((person, ticket_id))
+        return found if found is not None else self.store.code_for(person, ticket_id)
+
+    def _audit_notify(self, n: Notify) -> None:
+        detail = {"to": n.person, "via": n.via, "rung": n.rung, "kind": n.kind}
+        self._note(n.ticket_id, n.at, n.action, detail)
+
+    def _enqueue(self, state: TicketState, n: Notify, now: datetime) -> bool:
+        """Render ``n`` and write its outbox row; False when the person cannot be reached."""
+        person = self.policy.person(n.person)
+        if person is None:
+            log.warning("ticket=%s no such person %s", n.ticket_id, n.person)
+            return False
+        address = person.email if n.via == "email" else person.phone
+        if not address:
+            self._note(n.ticket_id, n.at, "note", {"detail": f"{n.person} has no {n.via} address"})
+            return False
+        code = self._code(n.person, n.ticket_id) if n.kind in ("page", "handoff") else None
+        if n.via == "email":
+            facts = self.facts(state, n.kind, n.person, code, self._timeline_so_far(state))
+            subject, body = render.email_subject(facts), render.email_body(facts)
+        elif n.via == "sms":
+            subject, body = "", render.sms_text(self.facts(state, n.kind, n.person, code))
+        else:
+            subject, body = "", render.voice_script(self.facts(state, n.kind, n.person, code))
+        self.store.add_message(
+            NewMessage(
+                key=n.key,
+                ticket_id=n.ticket_id,
+                person=n.person,
+                channel=n.via,
+                address=address,
+                kind=n.kind,
+                subject=subject,
+                body=body,
+                bundle_line=bundle_line(state, code),
+                token=self._token() if n.via == "voice" else "",
+                not_before=ts(now),
+                code=code,
+            ),
+            now,
+        )
+        return True
+
+    def fall_back(self, message_id: int, error: str, now: datetime) -> int:
+        """A message failed for good: send it on the person's other channels.
+
+        Returns how many fallback messages were queued. A fallback does not fall back
+        again, and a page that was acknowledged meanwhile is not chased.
+        """
+        with self._buffered_audit():
+            return self._fall_back(message_id, error, now)
+
+    def _fall_back(self, message_id: int, error: str, now: datetime) -> int:
+        row = self.store.message(message_id)
+        if row is None or "/fb-" in row.key:
+            return 0
+        state = self.store.get_ticket(row.ticket_id)
+        person = self.policy.person(row.person)
+        if state is None or person is None or (state.closed and row.kind != "closed"):
+            return 0
+        if (
+            row.kind in ("page", "handoff")
+            and self.store.code_for(row.person, row.ticket_id) is None
+        ):
+            return 0
+        channels = FALLBACKS.get(row.channel, ())
+        if row.channel == "email" and row.kind not in ("page", "handoff", "remind", "overdue"):
+            channels = ()
+        self._note(
+            row.ticket_id,
+            now,
+            "note",
+            {"detail": f"{row.channel} to {row.person} failed: {error}", "to": row.person},
+        )
+        added = 0
+        for channel in channels:
+            if not (person.email if channel == "email" else person.phone):
+                continue
+            notify = Notify(
+                f"{row.key}/fb-{channel}",
+                row.ticket_id,
+                now,
+                row.person,
+                channel,
+                cast(render.MessageKind, row.kind),
+                "page",
+                state.rung,
+            )
+            if self._enqueue(state, notify, now):
+                added += 1
+                self.queued += 1
+        return added
+
+    def facts(
+        self,
+        state: TicketState,
+        kind: render.MessageKind,
+        recipient: str,
+        code: str | None,
+        timeline: tuple[tuple[datetime, str], ...] = (),
+    ) -> render.MessageFacts:
+        """What a message about ``state`` to ``recipient`` says."""
+        rung_name = ""
+        if state.rung:
+            try:
+                ladder = self.policy.config.ladder_for(state.queue)
+                rung_name = ladder.rungs[min(state.rung, len(ladder.rungs)) - 1].name
+            except LookupError:
+                rung_name = ""
+        who = self.policy.person(recipient)
+        owner = self.policy.person(state.owner) if state.owner else None
+        return render.MessageFacts(
+            kind=kind,
+            ticket_id=state.ticket_id,
+            severity=state.severity,
+            customer=state.customer,
+            summary=state.summary,
+            rung=state.rung,
+            rung_name=rung_name,
+            code=code,
+            respond_by=state.respond_by,
+            status_due=state.status_due,
+            breached=state.breached,
+            owner=owner.name if owner else state.owner,
+            recipient=who.name if who else recipient,
+            timeline=timeline,
+        )
+
+    def _timeline_so_far(self, state: TicketState) -> tuple[tuple[datetime, str], ...]:
+        """The ticket's audit so far, this step's entries included (for email bodies)."""
+        if self._timeline is None:  # read once per step: a page sends several emails
+            self._timeline = tuple(
+                (entry.at, describe(entry.action, entry.detail))
+                for entry in self.store.audit(state.ticket_id)
+            )
+        current = tuple((e.at, describe(e.action, e.detail)) for e in self._audit)
+        return self._timeline + current
+
+
+def bundle_line(state: TicketState, code: str | None) -> str:
+    """The short line a bundled SMS lists for one page."""
+    customer = f" {state.customer}" if state.customer else ""
+    reply = f" ({code})" if code else ""
+    return f"SEV{state.severity} {state.ticket_id}{customer}{reply}"
+
+
+def describe(action: str, detail: dict[str, object]) -> str:
+    """One human line for an audit entry (timeline output, email bodies)."""
+    parts = [action]
+    if "to" in detail:
+        parts.append(f"to {detail['to']} by {detail.get('via')}")
+    if detail.get("rung"):
+        parts.append(f"(rung {detail['rung']})")
+    if detail.get("by"):
+        parts.append(f"by {detail['by']}")
+    if detail.get("detail"):
+        parts.append(f"- {detail['detail']}")
+    return " ".join(parts)
+
+
+def _compact(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v not in (None, "")}
+
+
+__all__ = ["Engine", "Result", "bundle_line", "describe"]

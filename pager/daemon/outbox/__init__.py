@@ -1,0 +1,1 @@
+"""The outbox: claim, limit, bundle, send, retry, fall back, recover."""

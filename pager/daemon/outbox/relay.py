@@ -1,0 +1,413 @@
+"""The outbox relay: claim due rows, respect limits, bundle, send, retry, fall back.
+
+Row states: ``pending`` -> ``sending`` -> ``sent`` | ``pending`` again with a later
+``not_before`` (temporary failure: exponential backoff with jitter) | ``failed``
+(permanent refusal or retries exhausted: the person's other channels get the message).
+``cancelled`` rows were pages acknowledged before they went out. Rows left ``sending``
+by a dead process are settled at start-up (:meth:`Relay.recover`): an SMS the provider
+lists as accepted is recorded as sent, everything else is re-queued (the one duplicate
+window of SPEC section 9).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from pager.core.model import Settings
+from pager.daemon.burstlog import BurstLog
+from pager.daemon.engine import Engine
+from pager.daemon.metrics import Metrics
+from pager.daemon.outbox.delivery import (
+    Mailer,
+    PermanentFailure,
+    SmsSender,
+    TemporaryFailure,
+    VoiceCaller,
+    sms_digest,
+)
+from pager.daemon.outbox.limits import SlidingWindow, Spacing
+from pager.daemon.service import Service
+from pager.store.sqlite.store import InterruptedSms, OutboxRow, StoreError
+
+log = logging.getLogger("pager.daemon.outbox.relay")
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 6
+BACKOFF_BASE = 2.0
+BACKOFF_CAP = 300.0
+#: How many sends may be in flight at once.
+CONCURRENCY = 64
+#: Outbox rows one claim looks at.
+CLAIM_LIMIT = 200
+#: How long start-up may spend asking the provider about interrupted sends, in all.
+RECOVER_TIMEOUT = 10.0
+#: Provider lookups at once during start-up.
+RECOVER_CONCURRENCY = 8
+#: How far the provider's clock may run behind ours (its creation times, whole seconds,
+#: are compared with our claim times). Small on purpose: a larger margin could take an
+#: earlier identical text for the interrupted one, and a miss only costs a duplicate.
+CLOCK_SKEW = 5.0
+
+
+def backoff(
+    attempt: int, retry_after: float | None, rand: Callable[[], float] = random.random
+) -> float:
+    """Seconds before retry ``attempt`` (1-based): exponential, capped, full jitter.
+
+    A provider's ``Retry-After`` is a floor.
+    """
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** (attempt - 1)))
+    delay = ceiling / 2 + rand() * ceiling / 2
+    return float(max(delay, retry_after or 0.0))
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """One provider request covering one or more outbox rows (a bundle)."""
+
+    ids: tuple[int, ...]
+    #: The first row's outbox key (names the notification, e.g. for a stable Message-ID).
+    key: str
+    channel: str
+    person: str
+    address: str
+    subject: str
+    body: str
+    token: str
+    attempts: int
+    kinds: tuple[str, ...]
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Senders:
+    sms: SmsSender
+    voice: VoiceCaller
+    email: Mailer
+
+
+class Relay:
+    """Drains the outbox; :meth:`wake` after a commit that added rows."""
+
+    def __init__(
+        self,
+        service: Service,
+        senders: Senders,
+        settings: Settings,
+        metrics: Metrics,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.service = service
+        self.senders = senders
+        self.metrics = metrics
+        self.clock = clock
+        self.public_url = settings.http.public_url.rstrip("/")
+        # Twilio queues messages and calls of a number separately; each gets the rate.
+        self.sms_rate = Spacing(settings.twilio.max_sms_per_second)
+        self.call_rate = Spacing(settings.twilio.max_sms_per_second)
+        self.sms_limit = SlidingWindow(settings.limits.sms_per_person)
+        self.call_limit = SlidingWindow(settings.limits.calls_per_person)
+        self._wake = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(CONCURRENCY)
+        self._stopping = False
+        #: One line per provider request, except in a storm (see :mod:`pager.daemon.burstlog`).
+        self.sent_log = BurstLog(log, "sends")
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Config reload: new limits apply from now on (history is kept)."""
+        self.public_url = settings.http.public_url.rstrip("/")
+        self.sms_rate.per_second = settings.twilio.max_sms_per_second
+        self.call_rate.per_second = settings.twilio.max_sms_per_second
+        self.sms_limit.rate = settings.limits.sms_per_person
+        self.call_limit.rate = settings.limits.calls_per_person
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Until cancelled or :meth:`drain`: send what is due, sleep until the next row."""
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                # Urgent: a page already decided goes out before more events are read.
+                sends, next_due, full = await self.service.db(self._claim, urgent=True)
+            except Exception as exc:
+                log.error("outbox claim failed: %s", exc)
+                await self._sleep(1.0)
+                continue
+            for send in sends:
+                await self._slots.acquire()
+                task = asyncio.create_task(self._deliver(send))
+                self._inflight.add(task)
+                task.add_done_callback(self._inflight.discard)
+            if full:
+                continue  # more rows may be due than one claim takes
+            # Everything due was taken: new rows wake the relay, deferred ones are due then.
+            delay = None if next_due is None else max(0.0, next_due - self.clock())
+            await self._sleep(delay)
+
+    async def _sleep(self, delay: float | None) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._wake.wait()
+
+    async def drain(self, grace: float = 30.0) -> None:
+        """Stop claiming; wait for in-flight sends (SIGTERM)."""
+        self._stopping = True
+        self._wake.set()
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=grace)
+
+    async def recover(self, budget: float = RECOVER_TIMEOUT) -> tuple[int, int]:
+        """At start-up, before :meth:`run`: settle the sends a dead process left
+        ``sending``; returns (rows found sent, rows queued again).
+
+        An SMS the provider accepted but the store never recorded is looked up at the
+        provider (by number, text digest and claim time) and recorded as sent instead of
+        being sent twice. Everything else that was in flight (calls, emails, an SMS the
+        provider does not know or could not be asked about within ``budget`` seconds) goes back
+        to ``pending``: sent twice at worst (SPEC section 9), never lost.
+        """
+        interrupted = await self.service.db(lambda e: e.store.interrupted_sms())
+        found: list[tuple[InterruptedSms, str]] = []
+        if interrupted:
+            slots = asyncio.Semaphore(RECOVER_CONCURRENCY)
+
+            async def look_up(send: InterruptedSms) -> None:
+                since = datetime.fromtimestamp(send.claimed_at - CLOCK_SKEW, UTC)
+                async with slots:
+                    try:
+                        sid = await self.senders.sms.find_sms(send.address, send.digest, since)
+                    except Exception as exc:  # cannot tell: send again rather than lose it
+                        log.warning("cannot ask the provider about an interrupted sms: %s", exc)
+                        return
+                if sid is not None:
+                    found.append((send, sid))
+
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(budget), asyncio.TaskGroup() as group:
+                    for send in interrupted:
+                        group.create_task(look_up(send))
+        now = datetime.fromtimestamp(self.clock(), UTC)
+
+        def settle(engine: Engine) -> tuple[int, int]:
+            for send, sid in found:
+                engine.store.mark_sent(send.ids, sid, now)
+            return sum(len(send.ids) for send, _ in found), engine.store.requeue_interrupted()
+
+        recorded, requeued = await self.service.db(settle)
+        if recorded:
+            self.metrics.pages.labels("sms", "recovered").inc(recorded)
+            log.warning(
+                "%d interrupted sms row(s) had reached the provider: recorded, not sent again",
+                recorded,
+            )
+        if requeued:
+            log.warning("re-queued %d message(s) interrupted by the last shutdown", requeued)
+        return recorded, requeued
+
+    # --- claiming (store thread) ---------------------------------------------------------
+
+    def _claim(self, engine: Engine) -> tuple[list[Send], float | None, bool]:
+        """Sends for the due rows (marked ``sending``), when the next row is due, and
+        whether the claim was full (more rows may be due)."""
+        store = engine.store
+        now = self.clock()
+        rows = store.pending_messages(datetime.fromtimestamp(now, UTC), CLAIM_LIMIT)
+        sends: list[Send] = []
+        sms_by_person: dict[str, list[OutboxRow]] = {}
+        calls: list[OutboxRow] = []
+        for row in rows:
+            if row.channel == "sms":
+                sms_by_person.setdefault(row.person, []).append(row)
+            elif row.channel == "voice":
+                calls.append(row)
+            else:
+                sends.append(_send([row]))
+        ready: list[tuple[str, list[OutboxRow]]] = []
+        for person, group in sms_by_person.items():
+            at = max(self.sms_rate.earliest(now), self.sms_limit.earliest(person, now))
+            if at > now:
+                store.defer([r.id for r in group], at)
+                continue
+            self.sms_rate.take(now)
+            self.sms_limit.take(person, now)
+            ready.append((person, group))
+        waiting = store.pending_for_many([person for person, _ in ready], "sms")
+        for person, group in ready:
+            # Everything already waiting for this person goes out as one SMS (bundling);
+            # nothing is held back to wait for company.
+            # Only rows held back by a limit join the bundle; a row waiting out a retry
+            # backoff keeps its own schedule.
+            taken = {g.id for g in group}
+            extra = [r for r in waiting[person] if r.id not in taken and r.attempts == 0]
+            sends.append(_send(fit_bundle(group + extra)))
+        for row in calls:
+            at = max(self.call_rate.earliest(now), self.call_limit.earliest(row.person, now))
+            if at > now:
+                store.defer([row.id], at)
+                continue
+            self.call_rate.take(now)
+            self.call_limit.take(row.person, now)
+            sends.append(_send([row]))
+        store.mark_sending(
+            [(s.ids, sms_digest(s.body) if s.channel == "sms" else None) for s in sends], now
+        )
+        return sends, store.next_message_due(), len(rows) >= CLAIM_LIMIT
+
+    # --- delivering (event loop) ---------------------------------------------------------
+
+    async def _deliver(self, send: Send) -> None:
+        try:
+            started = time.perf_counter()
+            try:
+                provider_id = await self._call_provider(send)
+            except PermanentFailure as exc:
+                await self._failed(send, f"refused: {exc}")
+                return
+            except TemporaryFailure as exc:
+                await self._retry(send, str(exc), exc.retry_after)
+                return
+            except Exception as exc:  # a bug or an unexpected library error: retry
+                log.exception("sending %s to %s failed unexpectedly", send.channel, send.person)
+                await self._retry(send, f"unexpected: {exc!r}", None)
+                return
+            self.metrics.provider_latency.labels(send.channel).observe(
+                time.perf_counter() - started
+            )
+            self.metrics.pages.labels(send.channel, "sent").inc(len(send.ids))
+            if len(send.ids) > 1:
+                self.metrics.pages.labels(send.channel, "bundled").inc(len(send.ids))
+            if send.channel == "sms" and "page" in send.kinds and send.attempts == 0:
+                self.metrics.event_to_first_page.observe(max(0.0, self.clock() - send.created_at))
+            now = datetime.fromtimestamp(self.clock(), UTC)
+            await self._record(lambda e: e.store.mark_sent(send.ids, provider_id, now))
+            self.sent_log.info(
+                "sent %s to %s (%s) ids=%s provider_id=%s",
+                send.channel,
+                send.person,
+                ",".join(send.kinds),
+                ",".join(map(str, send.ids)),
+                provider_id,
+            )
+        finally:
+            self._slots.release()
+
+    async def _record(self, fn: Callable[[Engine], T]) -> T:
+        """Write a send's outcome, retrying while the store is unavailable.
+
+        The row stays ``sending`` meanwhile; if the process dies first it is re-queued at
+        start-up (the duplicate window SPEC section 9 allows), never lost. The write is
+        urgent: behind a backlog of events it would hold that window open for as long
+        as the backlog takes.
+        """
+        delay = 0.5
+        while True:
+            try:
+                return await self.service.db(fn, urgent=True)
+            except StoreError as exc:
+                log.error("cannot record a send (%s); retrying in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+    async def _call_provider(self, send: Send) -> str:
+        if send.channel == "sms":
+            return await self.senders.sms.send_sms(send.address, send.body)
+        if send.channel == "voice":
+            base = f"{self.public_url}/twilio/voice"
+            return await self.senders.voice.call(
+                send.address, f"{base}/answer/{send.token}", f"{base}/status/{send.token}"
+            )
+        return await self.senders.email.send_email(
+            send.address, send.subject, send.body, message_key=send.key
+        )
+
+    async def _retry(self, send: Send, error: str, retry_after: float | None) -> None:
+        attempt = send.attempts + 1
+        if attempt >= MAX_ATTEMPTS:
+            await self._failed(send, f"gave up after {attempt} attempts: {error}")
+            return
+        delay = backoff(attempt, retry_after)
+        self.metrics.pages.labels(send.channel, "retry").inc(len(send.ids))
+        log.warning(
+            "%s to %s failed (attempt %d), retrying in %.1fs: %s",
+            send.channel,
+            send.person,
+            attempt,
+            delay,
+            error,
+        )
+        not_before = self.clock() + delay
+        await self._record(lambda e: e.store.mark_retry(send.ids, not_before, error))
+        self._wake.set()
+
+    async def _failed(self, send: Send, error: str) -> None:
+        self.metrics.pages.labels(send.channel, "failed").inc(len(send.ids))
+        log.error("%s to %s failed for good: %s", send.channel, send.person, error)
+        now = datetime.fromtimestamp(self.clock(), UTC)
+
+        def record(engine: Engine) -> int:
+            engine.store.mark_failed(send.ids, error)
+            return sum(engine.fall_back(message_id, error, now) for message_id in send.ids)
+
+        added = await self._record(record)
+        if added:
+            self.metrics.pages.labels(send.channel, "fallback").inc(added)
+            self._wake.set()
+
+
+def _send(rows: list[OutboxRow]) -> Send:
+    first = rows[0]
+    body = first.body if len(rows) == 1 else bundle_body(rows)
+    return Send(
+        ids=tuple(r.id for r in rows),
+        key=first.key,
+        channel=first.channel,
+        person=first.person,
+        address=first.address,
+        subject=first.subject,
+        body=body,
+        token=first.token,
+        attempts=max(r.attempts for r in rows),
+        kinds=tuple(sorted({r.kind for r in rows})),
+        created_at=min(r.created_at for r in rows),
+    )
+
+
+#: Twilio refuses a message body longer than this.
+MAX_SMS_BODY = 1600
+
+
+def fit_bundle(rows: list[OutboxRow]) -> list[OutboxRow]:
+    """The longest prefix of ``rows`` whose bundle fits one Twilio message body.
+
+    The rest stay pending and go out in the next bundle (the first row always goes).
+    """
+    taken = rows[:1]
+    for row in rows[1:]:
+        if len(bundle_body([*taken, row])) > MAX_SMS_BODY:
+            break
+        taken.append(row)
+    return taken
+
+
+def bundle_body(rows: list[OutboxRow]) -> str:
+    """Several waiting SMS for one person as one: each ticket with its code, ``ack all``."""
+    pages = [r for r in rows if r.code]
+    others = [r for r in rows if not r.code]
+    lines = [f"{len(rows)} pager messages:"]
+    lines.extend(r.bundle_line for r in pages)
+    lines.extend(r.body for r in others)
+    if pages:
+        lines.append("Reply a code to ack one, ACK ALL for all")
+    return "\n".join(lines)

@@ -1,0 +1,159 @@
+"""Ticket state <-> JSON, exactly (the store round-trips it; a property test checks).
+
+The stored form is a JSON array: a format number, then every field of
+:class:`TicketState` in declaration order. Instants are integer microseconds since the
+epoch (UTC), durations integer microseconds, nested frozen records lists in field order.
+A positional array without key names and integer instants is several times cheaper to
+write than an object of ISO strings, and writing a state is on the path of every event.
+
+Rows written before format 2 (a JSON object keyed by field name, ISO 8601 instants,
+durations as float seconds) are still read. A shorter array than this version knows
+(written by an older daemon with fewer fields) takes the defaults for the missing
+fields; a longer one (from a newer daemon) is refused as corrupt rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pager.core.ladder.machine import Page, PendingStep, TicketState
+
+FORMAT = 2
+_DATETIME_FIELDS = frozenset(
+    {
+        "opened_at",
+        "last_event_at",
+        "respond_by",
+        "ack_deadline",
+        "first_page_at",
+        "status_due",
+        "remind_at",
+        "shift_check_at",
+    }
+)
+_TIMEDELTA_FIELDS = frozenset({"respond_left", "status_left"})
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(TicketState))
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+#: One encoder for every state (``json.dumps`` with options builds a new one per call).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def _us(value: datetime) -> int:
+    return (value - _EPOCH) // _MICROSECOND
+
+
+def _from_us(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def _codec(name: str) -> str:
+    if name in _DATETIME_FIELDS:
+        return "datetime"
+    if name in _TIMEDELTA_FIELDS:
+        return "timedelta"
+    return name if name in ("pages", "steps", "paged") else "plain"
+
+
+_KINDS = tuple(_codec(name) for name in _FIELD_NAMES)
+
+
+def field_path(name: str) -> str:
+    """The JSON path of field ``name`` in a stored state (format 2), for ad-hoc SQL:
+    ``json_extract(state, field_path('owner'))``. Raises KeyError for an unknown field."""
+    if name not in _FIELD_NAMES:
+        raise KeyError(name)
+    return f"$[{1 + _FIELD_NAMES.index(name)}]"
+
+
+def encode_state(state: TicketState) -> str:
+    """The state as compact JSON text (format :data:`FORMAT`)."""
+    fields = state.__dict__
+    out: list[Any] = [FORMAT]
+    append = out.append
+    for name, kind in zip(_FIELD_NAMES, _KINDS, strict=True):
+        value = fields[name]
+        if value is None or kind == "plain":
+            append(value)
+        elif kind == "datetime":
+            append(_us(value))
+        elif kind == "timedelta":
+            append(value // _MICROSECOND)
+        elif kind == "pages":
+            append([[p.person, p.rung, p.kind, _us(p.at), p.rotation] for p in value])
+        elif kind == "steps":
+            append([[_us(st.due), st.person, st.via, st.kind, st.rung] for st in value])
+        else:  # paged
+            append(list(value))
+    return _ENCODER.encode(out)
+
+
+def decode_state(text: str) -> TicketState:
+    """Inverse of :func:`encode_state`; raises ValueError on a corrupt row."""
+    raw = json.loads(text)
+    if isinstance(raw, dict):
+        return _decode_legacy(raw)
+    if not isinstance(raw, list) or not raw or raw[0] != FORMAT:
+        raise ValueError("corrupt ticket state: not a format-2 array")
+    values = raw[1:]
+    if len(values) > len(_FIELD_NAMES):
+        raise ValueError("corrupt ticket state: more fields than this version knows")
+    kwargs: dict[str, Any] = {}
+    try:
+        for name, kind, value in zip(_FIELD_NAMES, _KINDS, values, strict=False):
+            if value is None or kind == "plain":
+                kwargs[name] = value
+            elif kind == "datetime":
+                kwargs[name] = _from_us(value)
+            elif kind == "timedelta":
+                kwargs[name] = timedelta(microseconds=value)
+            elif kind == "pages":
+                kwargs[name] = tuple(Page(p[0], p[1], p[2], _from_us(p[3]), p[4]) for p in value)
+            elif kind == "steps":
+                kwargs[name] = tuple(
+                    PendingStep(_from_us(st[0]), st[1], st[2], st[3], st[4]) for st in value
+                )
+            else:
+                kwargs[name] = tuple(value)
+        return TicketState(**kwargs)
+    except (TypeError, IndexError, OverflowError) as exc:
+        raise ValueError(f"corrupt ticket state: {exc}") from None
+
+
+def _undt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _decode_legacy(raw: dict[str, Any]) -> TicketState:
+    """A row of format 1: an object keyed by field name, ISO instants."""
+    kwargs: dict[str, Any] = {}
+    for name in _FIELD_NAMES:
+        if name not in raw:
+            continue
+        value = raw[name]
+        if name in _DATETIME_FIELDS:
+            value = _undt(value)
+        elif name in _TIMEDELTA_FIELDS:
+            value = None if value is None else timedelta(seconds=value)
+        elif name == "pages":
+            value = tuple(Page(p[0], p[1], p[2], _required(_undt(p[3])), p[4]) for p in value)
+        elif name == "steps":
+            value = tuple(
+                PendingStep(_required(_undt(st[0])), st[1], st[2], st[3], st[4]) for st in value
+            )
+        elif name == "paged":
+            value = tuple(value)
+        kwargs[name] = value
+    try:
+        return TicketState(**kwargs)
+    except TypeError as exc:
+        raise ValueError(f"corrupt ticket state: {exc}") from None
+
+
+def _required(value: datetime | None) -> datetime:
+    if value is None:
+        raise ValueError("corrupt ticket state: missing instant")
+    return value
