@@ -61,7 +61,10 @@ def main() -> int:
     broker.start()
     say(f"== broker: mosquitto on {broker.url}")
     config_dir = prepare(broker.url, free_port())
-    daemon = DaemonProcess(config_dir, dry_run=True)
+    # A dry run keeps its tickets in a temporary store unless told otherwise: the demo
+    # names the config's own store so that `pager timeline` and `pager ack` see them.
+    store = f"sqlite:{config_dir / 'state' / 'pager.db'}"
+    daemon = DaemonProcess(config_dir, dry_run=True, extra_args=["--store", store])
     try:
         daemon.start()
         say(f"== daemon: pager run -c {config_dir} --dry-run  (ready)")

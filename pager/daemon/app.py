@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pager.adapters.dryrun import DryRunSender
+from pager.adapters.dryrun import DryRunSender, ScratchStore, unguessable_token
 from pager.adapters.mqtt import MqttBridge
 from pager.adapters.signature import TwilioSignature
 from pager.adapters.smtp import SmtpMailer
@@ -65,10 +65,13 @@ class Daemon:
         config_dir: str | Path,
         *,
         dry_run: bool = False,
+        store: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self.config_dir = Path(config_dir)
         self.dry_run = dry_run
+        # A dry run never opens the configured (live) store: --store, or a scratch one.
+        self.scratch = ScratchStore(store) if dry_run else None
         self.environ = dict(os.environ if environ is None else environ)
         self.metrics = Metrics()
         self.notifier = SystemdNotifier.from_environ(self.environ)
@@ -90,7 +93,8 @@ class Daemon:
         self.config = config
         settings = config.settings
         try:
-            store = SqliteStore(path_from_url(settings.store), checkpoint_in_background=True)
+            store_url = settings.store if self.scratch is None else self.scratch.open()
+            store = SqliteStore(path_from_url(store_url), checkpoint_in_background=True)
         except (StoreError, ValueError) as exc:
             log.error("store: %s", exc)
             return 1
@@ -108,7 +112,7 @@ class Daemon:
             log.error("store: %s", exc)
             await self._release(service, checkpointer, senders)
             return 1
-        bridge = MqttBridge(settings.mqtt, on_message=self._on_message)
+        bridge = MqttBridge(settings.mqtt, on_message=self._on_message, dry_run=self.dry_run)
         self.ingest = Ingest(
             service=service,
             # Dead letters go at QoS 1. Ticket state (retained) goes at QoS 0 and
@@ -226,6 +230,8 @@ class Daemon:
         await service.close()
         checkpointer.stop()
         await self._close_senders(senders)
+        if self.scratch is not None:
+            self.scratch.close()
 
     async def _close_senders(self, senders: Senders) -> None:
         close = getattr(senders.sms, "close", None)
@@ -236,6 +242,8 @@ class Daemon:
     def _signature(self, config: Config) -> TwilioSignature:
         t = config.settings.twilio
         tokens = [tok for tok in (t.auth_token, t.secondary_auth_token) if tok]
+        if not tokens and self.dry_run:  # no secret: every webhook request is refused
+            tokens = [unguessable_token()]
         return TwilioSignature(tokens, config.settings.http.public_url)
 
     def _health(self, bridge: MqttBridge, service: Service) -> tuple[bool, str]:
@@ -392,10 +400,10 @@ async def _run_with_handler(daemon: Daemon) -> int:
     return await daemon.run()
 
 
-def run_daemon(config_dir: str, *, dry_run: bool) -> int:
+def run_daemon(config_dir: str, *, dry_run: bool, store: str | None = None) -> int:
     configure_logging()
     started = time.monotonic()
-    daemon = Daemon(config_dir, dry_run=dry_run)
+    daemon = Daemon(config_dir, dry_run=dry_run, store=store)
     code = asyncio.run(_run_with_handler(daemon))
     log.debug("ran for %.1fs", time.monotonic() - started)
     return code
