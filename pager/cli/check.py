@@ -15,7 +15,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from pager.config.load import ConfigError, load_config, parse_duration
+from pager.cli.common import add_time_argument, load_or_report
+from pager.config.load import parse_duration
 from pager.core.model import Config, WallDuration
 from pager.core.rotation import RotationResolver
 
@@ -40,16 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also fail when the Twilio/SMTP/MQTT secrets cannot be read (as `pager run` does)",
     )
     # For tests and reproducible output: the instant the horizon starts at.
-    parser.add_argument("--now", type=_instant, default=None, help=argparse.SUPPRESS)
+    add_time_argument(parser, "--now", dest="now", help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config, require_secrets=args.require_secrets)
-    except ConfigError as err:
-        for issue in err.issues:
-            print(issue, file=sys.stderr)
-        print(_plural(len(err.issues), "problem"), file=sys.stderr)
+    config = load_or_report(args.config, require_secrets=args.require_secrets)
+    if config is None:
         return 1
     now: datetime = args.now or datetime.now(UTC)
     horizon: timedelta = args.horizon
@@ -136,13 +133,3 @@ def _horizon(text: str) -> timedelta:
     if not isinstance(duration, WallDuration) or duration.delta <= timedelta(0):
         raise argparse.ArgumentTypeError(f"horizon must be a wall duration like 30d, got {text!r}")
     return duration.delta
-
-
-def _instant(text: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an RFC 3339 time: {text!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)

@@ -37,6 +37,65 @@ def _zone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+#: Legacy names that are not places, and the place zone a user most likely means.
+_LEGACY_ZONES = {
+    "EST": "America/New_York",
+    "EST5EDT": "America/New_York",
+    "CST6CDT": "America/Chicago",
+    "MST": "America/Denver (or America/Phoenix, which keeps no daylight saving)",
+    "MST7MDT": "America/Denver",
+    "PST8PDT": "America/Los_Angeles",
+    "HST": "Pacific/Honolulu",
+    "CET": "Europe/Paris",
+    "MET": "Europe/Paris",
+    "EET": "Europe/Bucharest",
+    "WET": "Europe/Lisbon",
+}
+#: The one spelling of UTC accepted, besides ``UTC`` itself.
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC"})
+_UTC_ALIASES = frozenset(
+    {"GMT", "GMT0", "GMT+0", "GMT-0", "Greenwich", "UCT", "Universal", "Zulu"}
+    | {f"Etc/{name}" for name in ("GMT", "GMT0", "GMT+0", "GMT-0", "Greenwich", "UCT")}
+    | {"Etc/Universal", "Etc/Zulu"}
+)
+_ETC_OFFSET = re.compile(r"Etc/GMT([+-])(\d{1,2})")
+
+
+def zone_problem(name: str) -> str | None:
+    """Why ``name`` is not an acceptable time zone, or None when it is.
+
+    Accepted: IANA names of places (``America/New_York``) and ``UTC``. Refused, with a
+    hint naming a place zone: unknown names, and the legacy names that are a fixed offset
+    or no place at all (``EST``, ``MST``, ``HST``, ``EST5EDT``, ``CET``, ``Etc/GMT+5``,
+    ``GMT``...): a shift kept in one of them starts an hour off for half the year.
+    """
+    if name in _UTC_NAMES:
+        return None
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return f"unknown time zone '{name}'{did_you_mean(name, _zone_names())}"
+    why = (
+        "it is a fixed offset that ignores daylight saving, so shifts would start an hour "
+        "off for half the year"
+    )
+    if name in _LEGACY_ZONES:
+        return (
+            f"time zone '{name}' is a legacy name, not a place: {why}; "
+            f"use the place's zone, e.g. {_LEGACY_ZONES[name]}, or UTC"
+        )
+    if name in _UTC_ALIASES:
+        return f"time zone '{name}' is a legacy alias: write UTC (or Europe/London for UK time)"
+    offset = _ETC_OFFSET.fullmatch(name)
+    if offset is not None:
+        sign = "-" if offset[1] == "+" else "+"  # POSIX: Etc/GMT+5 is five hours behind UTC
+        return (
+            f"time zone '{name}' (UTC{sign}{offset[2]}): {why}; use the place's zone, e.g. "
+            "America/New_York or Asia/Ho_Chi_Minh, or UTC"
+        )
+    return None
+
+
 class Fields:
     """Readers bound to one file's issue list."""
 
@@ -234,11 +293,9 @@ class Fields:
         name = self.text(node, path, "a time zone like Europe/Bucharest")
         if name is None:
             return None
-        try:
-            zoneinfo.ZoneInfo(name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-            hint = did_you_mean(name, _zone_names())
-            self.report(node, path, f"unknown time zone '{name}'{hint}")
+        problem = zone_problem(name)
+        if problem is not None:
+            self.report(node, path, problem)
             return None
         return name
 
