@@ -5,7 +5,9 @@ not: every problem goes to stderr, one per line (``file:line: path: message``), 
 count. A valid config gets a summary and, per rotation, the instants in
 ``[now, now + horizon)`` where it yields nobody, in UTC and in the local time of the
 rotation's first region. A ladder whose first rung pages a rotation with gaps gets a
-warning on stderr: a ticket opened in such a gap pages nobody at rung 1.
+warning on stderr: a ticket opened in such a gap pages nobody at rung 1. So does an
+override that has ended, or that never changes who is on call (see
+:mod:`pager.cli.check_overrides`); warnings never change the exit code.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from pager.cli.check_overrides import override_warnings
 from pager.cli.common import add_time_argument, load_or_report
 from pager.config.load import parse_duration
 from pager.core.model import Config, WallDuration
@@ -68,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
                     "nobody at rung 1",
                     file=sys.stderr,
                 )
+    for warning in override_warnings(config, now):
+        print(warning, file=sys.stderr)
     return 0
 
 
