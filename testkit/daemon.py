@@ -25,10 +25,11 @@ PAGER = Path(sys.executable).parent / "pager"
 
 
 def copy_example(dest: Path) -> Path:
-    """Copy the repository's worked example (people, rotations, ladders) into ``dest``."""
+    """Copy the repository's worked example (people, holidays, rotations, ladders) into
+    ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "people.yaml", dest / "people.yaml")
-    for sub in ("rotations", "ladders"):
+    for sub in ("holidays", "rotations", "ladders"):
         if (dest / sub).exists():
             shutil.rmtree(dest / sub)
         shutil.copytree(REPO / sub, dest / sub)

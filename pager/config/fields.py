@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import zoneinfo
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import TypeVar
@@ -24,6 +24,9 @@ from pager.core.model import BusinessDays, BusinessHours, Duration, WallDuration
 T = TypeVar("T")
 
 _IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+#: A holiday calendar's name as written in a date list: starts with a letter (a date does
+#: not), so ``2026-12-25`` is a date and ``ro``, ``vn-public`` are names.
+_CALENDAR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._-]*")
 
 
 def did_you_mean(word: str, choices: Collection[str]) -> str:
@@ -99,8 +102,12 @@ def zone_problem(name: str) -> str | None:
 class Fields:
     """Readers bound to one file's issue list."""
 
-    def __init__(self, issues: FileIssues) -> None:
+    def __init__(
+        self, issues: FileIssues, *, holidays: Mapping[str, frozenset[date]] | None = None
+    ) -> None:
         self.issues = issues
+        #: The named holiday calendars (``holidays/NAME.yaml``) a date list may refer to.
+        self.holidays: Mapping[str, frozenset[date]] = holidays or {}
 
     @property
     def file(self) -> str:
@@ -268,7 +275,9 @@ class Fields:
         return frozenset(days) if ok else None
 
     def dates(self, node: YNode, path: str) -> frozenset[date] | None:
-        """A list of dates (``2026-12-25``) or inclusive ranges (``2026-12-24..2026-12-26``)."""
+        """A list of dates (``2026-12-25``), inclusive ranges (``2026-12-24..2026-12-26``)
+        and names of holiday calendars (``ro``: every date of ``holidays/ro.yaml``), or one
+        of these alone. An unknown calendar name is reported, with the known ones."""
         items = self.items(node, path, single=True)
         if items is None:
             return None
@@ -276,12 +285,33 @@ class Fields:
         ok = True
         for i, item in enumerate(items):
             sub = path if isinstance(node, YScalar) else index(path, i)
-            parsed = self.parsed(item, sub, values.parse_dates, "a date like 2026-12-25")
+            name = item.text if isinstance(item, YScalar) and item.tag == "str" else ""
+            if _CALENDAR_NAME.fullmatch(name):
+                if name in self.holidays:
+                    found.update(self.holidays[name])
+                    continue
+                self.report(item, sub, self._unknown_calendar(name))
+                ok = False
+                continue
+            parsed = self.parsed(
+                item, sub, values.parse_dates, "a date like 2026-12-25 or a holiday calendar"
+            )
             if parsed is None:
                 ok = False
             else:
                 found.update(parsed)
         return frozenset(found) if ok else None
+
+    def _unknown_calendar(self, name: str) -> str:
+        if not self.holidays:
+            return (
+                f"unknown holiday calendar '{name}' (none defined: a holidays/{name}.yaml "
+                "listing its dates defines it)"
+            )
+        known = ", ".join(sorted(self.holidays))
+        return (
+            f"unknown holiday calendar '{name}' (known: {known}){did_you_mean(name, self.holidays)}"
+        )
 
     def date(self, node: YNode, path: str) -> date | None:
         return self.parsed(node, path, values.parse_date, "a date like 2026-11-02")

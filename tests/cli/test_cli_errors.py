@@ -31,6 +31,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "a-dir").mkdir()
     (root / "a-file").write_text("not a directory\n")
     bad = root / "bad-config"
+    shutil.copytree(REPO / "holidays", bad / "holidays")
     shutil.copytree(REPO / "rotations", bad / "rotations")
     shutil.copytree(REPO / "ladders", bad / "ladders")
     shutil.copy(REPO / "pager.yaml", bad / "pager.yaml")
