@@ -44,6 +44,7 @@ def prepare(broker_url: str, http_port: int) -> Path:
     write_settings(
         WORK, mqtt_url=broker_url, http_port=http_port, extra={"twilio": {"max_sms_per_second": 1}}
     )
+    (WORK / "twilio.secret").unlink()  # a dry run needs no secret: show it
     return WORK
 
 
