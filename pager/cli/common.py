@@ -75,6 +75,7 @@ _DAYS = {"today": 0, "tomorrow": 1, "yesterday": -1}
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SPAN = re.compile(r"(?:\d+[smhdw])+")
 _SPAN_PART = re.compile(r"(\d+)([smhdw])")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CLOCK = re.compile(r"(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*(am|pm)?")
 
 
@@ -137,10 +138,21 @@ def parse_when(text: str, *, now: datetime, tz: str = "UTC") -> datetime:
         raise ValueError(f"not a time: {text!r} ({exc}); {_EXAMPLES}") from None
     if relative is not None:
         return _plain_utc(relative).replace(microsecond=0)  # a clock reading, to the second
+    day, _, clock = words.partition(" ")
+    if clock and _ISO_DATE.fullmatch(day) and _CLOCK.fullmatch(clock):
+        words = day  # "2026-11-23 9am": the date, then the clock time as for "tomorrow 9am"
+    else:
+        clock = ""
     try:
-        parsed = pendulum.parse(text.strip(), tz=zone.key, strict=False)
+        # ISO 8601 only (strict): a lenient parse reads "9" as the 9th of this month.
+        parsed = pendulum.parse(words.upper(), tz=zone.key, strict=True)
     except (ValueError, TypeError, OverflowError) as exc:  # ParserError is a ValueError
         raise ValueError(f"not a time: {text!r} ({_reason(exc)}); {_EXAMPLES}") from None
+    if clock and isinstance(parsed, datetime):
+        try:
+            parsed = _at(pendulum.instance(parsed).in_timezone(zone.key).start_of("day"), clock)
+        except ValueError as exc:
+            raise ValueError(f"not a time: {text!r} ({exc}); {_EXAMPLES}") from None
     if not isinstance(parsed, datetime):
         if isinstance(parsed, pendulum.Date):
             parsed = pendulum.datetime(parsed.year, parsed.month, parsed.day, tz=zone.key)

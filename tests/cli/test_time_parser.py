@@ -30,6 +30,9 @@ CASES: list[tuple[str, str, datetime]] = [
     ("2026-11-23 09:00", "Europe/Bucharest", utc(2026, 11, 23, 7)),  # EET = UTC+2
     ("2026-07-01 09:00", "Europe/Bucharest", utc(2026, 7, 1, 6)),  # EEST = UTC+3
     ("2026-11-23", "UTC", utc(2026, 11, 23)),
+    ("2026-11-23 9am", "Europe/Bucharest", utc(2026, 11, 23, 7)),
+    ("2026-11-23 9:30", "UTC", utc(2026, 11, 23, 9, 30)),
+    ("20261123T0700Z", "Europe/Bucharest", utc(2026, 11, 23, 7)),
     ("2026-11-23", "Asia/Ho_Chi_Minh", utc(2026, 11, 22, 17)),  # midnight at UTC+7
     ("2026-W48-1", "UTC", utc(2026, 11, 23)),  # ISO week date: Monday of week 48
     # relative to NOW
@@ -85,6 +88,9 @@ def test_wall_time_across_a_dst_change() -> None:
     [
         ("", "empty"),
         ("someday", "not a time"),
+        ("9", "not a time"),  # not the 9th of the month, as a lenient parser reads it
+        ("Nov 23 2026", "not a time"),  # ISO 8601 only: no guessing at day/month order
+        ("2026-11-23 25:00", "not a time of day"),
         ("tomorrow 25:00", "not a time of day"),
         ("tomorrow noonish", "not a time of day"),
         ("13pm", "not a time"),
