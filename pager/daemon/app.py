@@ -149,7 +149,14 @@ class Daemon:
         service.on_commit.append(on_commit)
         self._install_signals()
         try:
-            port = await webhooks.start(settings.http.listen_host, settings.http.listen_port)
+            try:
+                port = await webhooks.start(settings.http.listen_host, settings.http.listen_port)
+            except OSError as exc:
+                if not (self.dry_run and exc.errno == errno.EADDRINUSE):
+                    raise
+                # The live daemon's port, most likely: a dry run must not fail because of it.
+                log.warning("dry-run: %s (in use); listening on a free port", exc)
+                port = await webhooks.start(settings.http.listen_host, 0)
         except OSError as exc:
             log.error(
                 "cannot listen on %s:%s: %s",

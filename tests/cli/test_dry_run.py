@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -31,9 +32,9 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
         yield running
 
 
-def _config_without_secrets(directory: Path, broker: Mosquitto) -> Path:
+def _config_without_secrets(directory: Path, broker: Mosquitto, http_port: int = 0) -> Path:
     copy_example(directory)
-    write_settings(directory, mqtt_url=broker.url, http_port=0)  # any free port
+    write_settings(directory, mqtt_url=broker.url, http_port=http_port)  # 0: any free port
     (directory / "twilio.secret").unlink()  # what a new user has: no token anywhere
     settings = yaml.safe_load((directory / "pager.yaml").read_text())
     settings["mqtt"]["client_id"] = "pager-live"
@@ -74,7 +75,9 @@ class _Client:
 def test_dry_run_without_any_secret_pages_and_leaves_the_live_state_alone(
     tmp_path: Path, broker: Mosquitto
 ) -> None:
-    config = _config_without_secrets(tmp_path / "etc", broker)
+    # The live daemon's webhook port is taken: the dry run listens elsewhere.
+    live_http = socket.create_server(("127.0.0.1", 0))
+    config = _config_without_secrets(tmp_path / "etc", broker, live_http.getsockname()[1])
     live_store = path_from_url(f"sqlite:{config / 'state' / 'pager.db'}")
     live = _Client(broker, "pager-live", clean=False)  # the live daemon's persistent session
     watcher = _Client(broker, f"watcher-{uuid.uuid4().hex[:6]}", clean=True)
@@ -116,6 +119,7 @@ def test_dry_run_without_any_secret_pages_and_leaves_the_live_state_alone(
     finally:
         live.close()
         watcher.close()
+        live_http.close()
 
 
 def test_dry_run_store_option_keeps_the_tickets(tmp_path: Path, broker: Mosquitto) -> None:
