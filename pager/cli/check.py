@@ -24,6 +24,8 @@ from pager.core.model import Config, WallDuration
 from pager.core.rotation import RotationResolver
 
 DEFAULT_HORIZON = timedelta(days=30)
+#: Ten years: enough for any planning, and the calendar arithmetic stays in range.
+MAX_HORIZON = timedelta(days=3660)
 #: Gaps listed per rotation before the rest are only counted.
 MAX_GAPS_SHOWN = 20
 
@@ -137,4 +139,6 @@ def _horizon(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(str(err)) from None
     if not isinstance(duration, WallDuration) or duration.delta <= timedelta(0):
         raise argparse.ArgumentTypeError(f"horizon must be a wall duration like 30d, got {text!r}")
+    if duration.delta > MAX_HORIZON:
+        raise argparse.ArgumentTypeError(f"horizon {text!r} is longer than {MAX_HORIZON.days}d")
     return duration.delta

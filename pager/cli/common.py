@@ -125,8 +125,25 @@ def parse_when(text: str, *, now: datetime, tz: str = "UTC") -> datetime:
     or a weekday (the next one, today included while the time is still ahead), each
     optionally followed by a clock time (``9:00``, ``17:30:15``, ``9am``); a bare clock
     time (today); and spans ``+2h``, ``-30m``, ``in 1d12h``, ``2h ago`` (units s m h d w).
-    Raises ``ValueError`` with the reason.
+    Only years 1970-2999. Raises ``ValueError`` with the reason.
     """
+    try:
+        instant = _parse_when(text, now=now, tz=tz)
+    except OverflowError:
+        instant = datetime.max.replace(tzinfo=UTC)
+    if not EARLIEST <= instant <= LATEST:
+        raise ValueError(
+            f"not a time: {text!r} is out of range ({EARLIEST.year}-{LATEST.year} only)"
+        )
+    return instant
+
+
+#: The instants the CLI accepts (the calendar arithmetic has room on either side).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def _parse_when(text: str, *, now: datetime, tz: str) -> datetime:
     zone = _zone(tz)
     words = " ".join(text.strip().lower().split())
     if not words:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 
 from pager.cli.common import TIME_HELP, CliError, add_time_argument, load_or_report
@@ -54,7 +55,12 @@ def _read_events(name: str) -> tuple[list[TicketEvent], int]:
     events: list[TicketEvent] = []
     bad = 0
     number = 0
-    stream = sys.stdin if name == "-" else open(name, encoding="utf-8")  # noqa: SIM115
+    # stdin strictly as UTF-8 too (its own decoding may turn bad bytes into surrogates).
+    stream = (
+        io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8")
+        if name == "-"
+        else open(name, encoding="utf-8")  # noqa: SIM115
+    )
     with stream:
         try:
             for number, line in enumerate(stream, start=1):

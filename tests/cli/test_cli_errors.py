@@ -53,10 +53,13 @@ CASES: list[tuple[list[str], int, str]] = [
     (["check", "-c", "{work}/a-file"], 1, "not a directory"),
     (["check", "-c", "{work}/bad-config"], 1, "not valid UTF-8"),
     (["check", "-c", "{repo}", "--horizon", "forever"], 2, "invalid duration"),
+    (["check", "-c", "{repo}", "--horizon", "100000000d"], 2, "longer than 3660d"),
     # oncall
     (["oncall", "-c", "{repo}", "--at", "someday"], 2, "not a time"),
     (["oncall", "-c", "{repo}", "--at", "tomorrow 25:00"], 2, "not a time of day"),
     (["oncall", "-c", "{repo}", "--at", "+2 fortnights"], 2, "not a span"),
+    (["oncall", "-c", "{repo}", "--at", "+100000000w"], 2, "out of range"),
+    (["oncall", "-c", "{repo}", "--at", "9999-12-31T23:59:59Z"], 2, "out of range"),
     (["oncall", "-c", "{repo}", "--tz", "EST"], 2, "America/New_York"),
     (["oncall", "-c", "{repo}", "--tz", "Mars/Olympus"], 2, "unknown time zone"),
     (["oncall", "-c", "{repo}", "--rotation", "nope"], 2, "unknown rotation"),
@@ -108,6 +111,20 @@ def test_bad_arguments_fail_cleanly(work: Path, args: list[str], code: int, says
     assert says in proc.stderr
     if not proc.stderr.rstrip().endswith(("1 problem", "problems")):
         assert len(err) == 1, proc.stderr
+
+
+def test_simulate_of_non_utf8_stdin(work: Path) -> None:
+    proc = subprocess.run(
+        [str(PAGER), "simulate", "-c", str(REPO), "-"],
+        input=b"\xff\xfe\n",
+        capture_output=True,
+        timeout=60,
+    )
+    assert b"Traceback" not in proc.stderr
+    assert (proc.returncode, proc.stderr) == (
+        1,
+        b"pager simulate: -:1: not UTF-8 text (events are JSON lines)\n",
+    )
 
 
 def test_every_command_has_a_case() -> None:
