@@ -65,10 +65,10 @@ def test_credentials_come_from_one_directory_so_none_is_fatal_when_absent() -> N
     # A LoadCredential= naming a missing file fails the unit (243/CREDENTIALS), and
     # systemd 252 has no optional form: one directory, whatever files it holds.
     service = _section("[Service]")
-    assert service["LoadCredential"] == ["pager:/etc/pager/credentials"]
+    assert service["LoadCredential"] == ["pager:/etc/credstore/pager"]
     script = _install_script()
-    assert "install -d -m 0700 /etc/pager/credentials" in script
-    assert "/etc/pager/credentials/twilio" in script
+    assert re.search(r"install -d -m 0700 .*/etc/credstore/pager\n", script)
+    assert "/etc/credstore/pager/twilio" in script
 
 
 def test_no_pointless_user_under_dynamic_user() -> None:
@@ -126,7 +126,7 @@ def test_systemd_analyze_verify_is_clean(tmp_path: Path) -> None:
     unit.write_text(
         UNIT.read_text()
         .replace("/opt/pager/.venv/bin/pager", str(pager_bin))
-        .replace("/etc/pager/credentials", str(credentials))
+        .replace("/etc/credstore/pager", str(credentials))
         .replace("file:///opt/pager/", f"file://{REPO}/")
     )
     proc = subprocess.run(
