@@ -18,7 +18,6 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from pager.adapters.webhooks import WebhookServer
 from pager.config.load import ConfigError, load_config
 from pager.core.model import Config
 from pager.core.policy import Policy
+from pager.daemon.clock import Clock, SystemClock
 from pager.daemon.deadlines import DeadlineLoop
 from pager.daemon.engine import Engine
 from pager.daemon.events_in import Ingest
@@ -71,6 +71,8 @@ class Daemon:
         self.dry_run = dry_run
         self.environ = dict(os.environ if environ is None else environ)
         self.metrics = Metrics()
+        #: The daemon's one clock, handed to every part that needs "now".
+        self.clock: Clock = SystemClock()
         self.notifier = SystemdNotifier.from_environ(self.environ)
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
@@ -99,8 +101,8 @@ class Daemon:
         service = Service(store, Policy(config))
         await service.start()
         senders = self._senders(config)
-        relay = Relay(service, senders, settings, self.metrics)
-        timers = DeadlineLoop(service, self.metrics)
+        relay = Relay(service, senders, settings, self.metrics, clock=self.clock)
+        timers = DeadlineLoop(service, self.metrics, clock=self.clock)
         try:
             # Sends the last process left in flight: found at the provider, or queued again.
             await relay.recover()
@@ -120,7 +122,7 @@ class Daemon:
             state_publish=lambda topic, payload: bridge.publish_nowait(topic, payload, retain=True),
             settings=settings.mqtt,
             metrics=self.metrics,
-            clock=lambda: datetime.now(UTC),
+            clock=self.clock,
             tier_known=lambda name: self.service.policy.config.tier(name) is not None,
         )
         webhooks = WebhookServer(
@@ -129,7 +131,7 @@ class Daemon:
             metrics=self.metrics,
             public_url=settings.http.public_url,
             health=lambda: self._health(bridge, service),
-            clock=lambda: datetime.now(UTC),
+            clock=self.clock,
         )
         self.service, self.relay, self.timers, self.bridge = service, relay, timers, bridge
         self.webhooks = webhooks
@@ -340,7 +342,7 @@ class Daemon:
         """Every second: a heartbeat write (the store's health), and the gauges."""
 
         def probe(engine: Engine) -> tuple[int, int]:
-            engine.store.heartbeat(datetime.now(UTC))  # a write: proves the store works
+            engine.store.heartbeat(self.clock())  # a write: proves the store works
             return engine.store.open_ticket_count(), engine.store.timer_count()
 
         while True:
