@@ -38,7 +38,8 @@ from pager.daemon.events_in import Ingest
 from pager.daemon.metrics import Metrics
 from pager.daemon.outbox.relay import Relay, Senders
 from pager.daemon.service import CommitInfo, Service
-from pager.store.sqlite.store import Checkpointer, SqliteStore, StoreError, path_from_url
+from pager.store.open import open_store
+from pager.store.types import StoreError
 
 log = logging.getLogger("pager")
 
@@ -92,12 +93,10 @@ class Daemon:
         self.config = config
         settings = config.settings
         try:
-            store = SqliteStore(path_from_url(settings.store), checkpoint_in_background=True)
+            store = open_store(settings.store, background=True)
         except (StoreError, ValueError) as exc:
             log.error("store: %s", exc)
             return 1
-        checkpointer = Checkpointer(store.path)
-        checkpointer.start()
         service = Service(store, Policy(config))
         await service.start()
         senders = self._senders(config)
@@ -108,7 +107,7 @@ class Daemon:
             await relay.recover()
         except StoreError as exc:
             log.error("store: %s", exc)
-            await self._release(service, checkpointer, senders)
+            await self._release(service, senders)
             return 1
         bridge = MqttBridge(settings.mqtt, on_message=self._on_message)
         self.ingest = Ingest(
@@ -155,7 +154,7 @@ class Daemon:
                 settings.http.listen_port,
                 exc,
             )
-            await self._release(service, checkpointer, senders)
+            await self._release(service, senders)
             return 1
         log.info("webhooks listening on %s:%d", settings.http.listen_host, port)
         try:
@@ -193,7 +192,7 @@ class Daemon:
                     task.cancel()
         finally:
             await webhooks.stop()
-            await self._release(service, checkpointer, senders)
+            await self._release(service, senders)
         log.info("stopped")
         return 0
 
@@ -220,13 +219,10 @@ class Daemon:
         )
         return Senders(twilio, twilio, mailer)
 
-    async def _release(
-        self, service: Service, checkpointer: Checkpointer, senders: Senders
-    ) -> None:
-        """Close what :meth:`run` opened: the service and its store, the checkpointer, the
-        senders (every way out of run)."""
+    async def _release(self, service: Service, senders: Senders) -> None:
+        """Close what :meth:`run` opened: the service and its store, the senders (every
+        way out of run)."""
         await service.close()
-        checkpointer.stop()
         await self._close_senders(senders)
 
     async def _close_senders(self, senders: Senders) -> None:

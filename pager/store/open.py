@@ -17,12 +17,15 @@ def scheme(url: str) -> str:
     return url.split(":", 1)[0].lower()
 
 
-def open_store(url: str, *, must_exist: bool = False) -> Store:
+def open_store(url: str, *, must_exist: bool = False, background: bool = False) -> Store:
     """Open the store at ``url``.
 
     ``must_exist``: refuse (StoreError) instead of creating an empty store (commands that
-    read what the daemon wrote). Raises StoreError when the store cannot be opened and
-    ValueError for a URL no implementation understands.
+    read what the daemon wrote). ``background``: the long-running daemon opens it; the
+    store may run its own upkeep meanwhile (SQLite: WAL checkpoints on their own thread
+    and connection, so they never stall a transaction), stopped by ``close()``.
+    Raises StoreError when the store cannot be opened and ValueError for a URL no
+    implementation understands.
     """
     kind = scheme(url)
     if kind == "sqlite":
@@ -31,7 +34,7 @@ def open_store(url: str, *, must_exist: bool = False) -> Store:
         path = path_from_url(url)
         if must_exist and not path.exists():
             raise StoreError(f"no store at {path}: has `pager run` ever run with this config?")
-        return SqliteStore(path)
+        return SqliteStore(path, checkpoint_in_background=background)
     # postgresql:// and postgres:// : the PostgreSQL store goes here.
     raise ValueError(f"no store implementation for {url!r} (known: sqlite:)")
 

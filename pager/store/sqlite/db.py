@@ -106,9 +106,16 @@ class Connection:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         self._depth = 0
         self._lock = threading.RLock()
+        #: Checkpoints the WAL from its own thread while the store is open (daemon only).
+        self._checkpointer = Checkpointer(self.path) if checkpoint_in_background else None
+        if self._checkpointer is not None:
+            self._checkpointer.start()
 
     def close(self) -> None:
         self.db.close()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
