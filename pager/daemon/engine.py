@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,6 +41,7 @@ from pager.core.messages import render
 from pager.core.model import Channel
 from pager.core.policy import Policy
 from pager.daemon.outbox.book import OutboxBook
+from pager.daemon.wording import bundle_line, describe, message_facts, row_facts
 from pager.store.interface import Store
 from pager.store.types import AuditEntry, NewMessage, OutboxRow
 
@@ -388,31 +389,18 @@ class Engine:
         timeline: tuple[tuple[datetime, str], ...] = (),
     ) -> render.MessageFacts:
         """What a message about ``state`` to ``recipient`` says."""
-        rung_name = ""
-        if state.rung:
-            try:
-                ladder = self.policy.config.ladder_for(state.queue)
-                rung_name = ladder.rungs[min(state.rung, len(ladder.rungs)) - 1].name
-            except LookupError:
-                rung_name = ""
-        who = self.policy.person(recipient)
-        owner = self.policy.person(state.owner) if state.owner else None
-        return render.MessageFacts(
-            kind=kind,
-            ticket_id=state.ticket_id,
-            severity=state.severity,
-            customer=state.customer,
-            summary=state.summary,
-            rung=state.rung,
-            rung_name=rung_name,
-            code=code,
-            respond_by=state.respond_by,
-            status_due=state.status_due,
-            breached=state.breached,
-            owner=owner.name if owner else state.owner,
-            recipient=who.name if who else recipient,
-            timeline=timeline,
-        )
+        return message_facts(self.policy, state, kind, recipient, code, timeline)
+
+    def bundle_facts(self, rows: Sequence[OutboxRow]) -> list[render.MessageFacts]:
+        """What each of several waiting SMS rows of one person says, for
+        :func:`pager.core.messages.render.sms_bundle` (each ticket read once)."""
+        states: dict[str, TicketState | None] = {}
+        items: list[render.MessageFacts] = []
+        for row in rows:
+            if row.ticket_id not in states:
+                states[row.ticket_id] = self._store.get_ticket(row.ticket_id)
+            items.append(row_facts(self.policy, row, states[row.ticket_id]))
+        return items
 
     def _timeline_so_far(self, state: TicketState) -> tuple[tuple[datetime, str], ...]:
         """The ticket's audit so far, this step's entries included (for email bodies)."""
@@ -423,27 +411,6 @@ class Engine:
             )
         current = tuple((e.at, describe(e.action, e.detail)) for e in self._audit)
         return self._timeline + current
-
-
-def bundle_line(state: TicketState, code: str | None) -> str:
-    """The short line a bundled SMS lists for one page."""
-    customer = f" {state.customer}" if state.customer else ""
-    reply = f" ({code})" if code else ""
-    return f"SEV{state.severity} {state.ticket_id}{customer}{reply}"
-
-
-def describe(action: str, detail: dict[str, object]) -> str:
-    """One human line for an audit entry (timeline output, email bodies)."""
-    parts = [action]
-    if "to" in detail:
-        parts.append(f"to {detail['to']} by {detail.get('via')}")
-    if detail.get("rung"):
-        parts.append(f"(rung {detail['rung']})")
-    if detail.get("by"):
-        parts.append(f"by {detail['by']}")
-    if detail.get("detail"):
-        parts.append(f"- {detail['detail']}")
-    return " ".join(parts)
 
 
 def _rejection(state: TicketState | None) -> Rejection:

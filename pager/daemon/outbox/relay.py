@@ -16,11 +16,12 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from pager.core.messages import render
 from pager.core.model import Settings
 from pager.daemon.burstlog import BurstLog
 from pager.daemon.clock import Clock
@@ -236,7 +237,7 @@ class Relay:
             elif row.channel == "voice":
                 calls.append(row)
             else:
-                sends.append(_send([row]))
+                sends.append(_send([row], row.body))
         ready: list[tuple[str, list[OutboxRow]]] = []
         for person, group in sms_by_person.items():
             at = max(self.sms_rate.earliest(now), self.sms_limit.earliest(person, now))
@@ -254,7 +255,7 @@ class Relay:
             # backoff keeps its own schedule.
             taken = {g.id for g in group}
             extra = [r for r in waiting[person] if r.id not in taken and r.attempts == 0]
-            sends.append(_send(fit_bundle(group + extra)))
+            sends.append(_bundle(engine, group + extra))
         for row in calls:
             at = max(self.call_rate.earliest(now), self.call_limit.earliest(row.person, now))
             if at > now:
@@ -262,7 +263,7 @@ class Relay:
                 continue
             self.call_rate.take(now)
             self.call_limit.take(row.person, now)
-            sends.append(_send([row]))
+            sends.append(_send([row], row.body))
         store.mark_sending(
             [(s.ids, sms_digest(s.body) if s.channel == "sms" else None) for s in sends],
             claimed_at,
@@ -381,9 +382,8 @@ def _instant(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def _send(rows: list[OutboxRow]) -> Send:
+def _send(rows: list[OutboxRow], body: str) -> Send:
     first = rows[0]
-    body = first.body if len(rows) == 1 else bundle_body(rows)
     return Send(
         ids=tuple(r.id for r in rows),
         key=first.key,
@@ -399,30 +399,34 @@ def _send(rows: list[OutboxRow]) -> Send:
     )
 
 
+def _bundle(engine: Engine, rows: list[OutboxRow]) -> Send:
+    """One SMS for the waiting rows of one person (as many as fit one Twilio body), its
+    text from the core's GSM-7-aware renderer. A single row keeps its own rendered body."""
+    if len(rows) == 1:
+        return _send(rows, rows[0].body)
+    items = engine.bundle_facts(rows)
+    count = fit_bundle(items)
+    if count == 1:
+        return _send(rows[:1], rows[0].body)
+    return _send(rows[:count], render.sms_bundle(items[:count]))
+
+
 #: Twilio refuses a message body longer than this.
 MAX_SMS_BODY = 1600
 
 
-def fit_bundle(rows: list[OutboxRow]) -> list[OutboxRow]:
-    """The longest prefix of ``rows`` whose bundle fits one Twilio message body.
+def fit_bundle(items: Sequence[render.MessageFacts]) -> int:
+    """How many of ``items`` (a prefix, at least one) go into one bundle whose body fits
+    one Twilio message; the rest stay pending for the next bundle.
 
-    The rest stay pending and go out in the next bundle (the first row always goes).
+    A binary search over the prefix length: rendering is not free, and a storm may hold
+    hundreds of rows for one person. The prefix found always fits.
     """
-    taken = rows[:1]
-    for row in rows[1:]:
-        if len(bundle_body([*taken, row])) > MAX_SMS_BODY:
-            break
-        taken.append(row)
-    return taken
-
-
-def bundle_body(rows: list[OutboxRow]) -> str:
-    """Several waiting SMS for one person as one: each ticket with its code, ``ack all``."""
-    pages = [r for r in rows if r.code]
-    others = [r for r in rows if not r.code]
-    lines = [f"{len(rows)} pager messages:"]
-    lines.extend(r.bundle_line for r in pages)
-    lines.extend(r.body for r in others)
-    if pages:
-        lines.append("Reply a code to ack one, ACK ALL for all")
-    return "\n".join(lines)
+    fits, too_long = 1, len(items) + 1
+    while too_long - fits > 1:
+        mid = (fits + too_long) // 2
+        if len(render.sms_bundle(items[:mid])) <= MAX_SMS_BODY:
+            fits = mid
+        else:
+            too_long = mid
+    return fits
