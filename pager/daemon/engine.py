@@ -15,9 +15,8 @@ import logging
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from pager.core.events import TicketEvent
 from pager.core.ladder.machine import (
@@ -30,7 +29,6 @@ from pager.core.ladder.machine import (
     Notify,
     OpenPage,
     Outcome,
-    Record,
     Rejected,
     Tick,
     TicketState,
@@ -41,49 +39,19 @@ from pager.core.messages import render
 from pager.core.model import Channel
 from pager.core.policy import Policy
 from pager.daemon.outbox.book import OutboxBook
+from pager.daemon.results import Changes, Rejection, Result, Status, rejection_of
 from pager.daemon.wording import bundle_line, describe, message_facts, row_facts
 from pager.store.interface import Store
 from pager.store.types import AuditEntry, NewMessage, OutboxRow
 
 log = logging.getLogger("pager.daemon.engine")
 
-Status = Literal["applied", "duplicate", "rejected", "unchanged"]
-#: Why an input was rejected, as a metric label: decided where the engine rejects it,
-#: from what it knows (the ticket and its state), never parsed back out of ``reason``.
-Rejection = Literal["", "unknown_ticket", "unknown_tier", "closed", "rejected"]
 #: Where a message goes when its own channel failed for good.
 FALLBACKS: dict[str, tuple[Channel, ...]] = {
     "sms": ("email",),
     "voice": ("sms", "email"),
     "email": ("sms",),
 }
-
-
-@dataclass(slots=True)
-class Changes:
-    """What the jobs since :meth:`Engine.take_changes` changed (for the commit hooks)."""
-
-    tickets: dict[str, TicketState] = field(default_factory=dict)
-    messages: int = 0
-    #: The earliest next deadline of those tickets (None: none of them has one).
-    earliest: datetime | None = None
-
-    def copy(self) -> Changes:
-        return Changes(dict(self.tickets), self.messages, self.earliest)
-
-
-@dataclass(slots=True)
-class Result:
-    """What became of one input. ``reason`` explains a rejection."""
-
-    status: Status
-    reason: str = ""
-    #: Set with status ``rejected`` (see :data:`Rejection`).
-    rejection: Rejection = ""
-    ticket: TicketState | None = None
-    messages: int = 0
-    records: list[Record] = field(default_factory=list)
-    notifications: list[Notify] = field(default_factory=list)
 
 
 class Engine:
@@ -219,7 +187,7 @@ class Engine:
         try:
             outcome = step(state, inp, now, self.policy)
         except Rejected as exc:
-            return Result("rejected", str(exc), _rejection(state), ticket=state)
+            return Result("rejected", str(exc), rejection_of(state), ticket=state)
         with self._buffered_audit():
             return self._apply(state, outcome, now)
 
@@ -413,15 +381,16 @@ class Engine:
         return self._timeline + current
 
 
-def _rejection(state: TicketState | None) -> Rejection:
-    """The label of an input the core refused for a ticket in ``state``."""
-    if state is None:
-        return "unknown_ticket"
-    return "closed" if state.closed else "rejected"
-
-
 def _compact(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v not in (None, "")}
 
 
-__all__ = ["Changes", "Engine", "Result", "bundle_line", "describe"]
+__all__ = [
+    "Changes",
+    "Engine",
+    "Rejection",
+    "Result",
+    "Status",
+    "bundle_line",
+    "describe",
+]

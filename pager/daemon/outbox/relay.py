@@ -16,17 +16,17 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from pager.core.messages import render
 from pager.core.model import Settings
 from pager.daemon.burstlog import BurstLog
 from pager.daemon.clock import Clock
 from pager.daemon.engine import Engine
 from pager.daemon.metrics import Metrics
+from pager.daemon.outbox.bundle import MAX_SMS_BODY, fit_bundle, sms_bundle_text
 from pager.daemon.outbox.delivery import (
     Mailer,
     PermanentFailure,
@@ -255,7 +255,9 @@ class Relay:
             # backoff keeps its own schedule.
             taken = {g.id for g in group}
             extra = [r for r in waiting[person] if r.id not in taken and r.attempts == 0]
-            sends.append(_bundle(engine, group + extra))
+            bundled = group + extra
+            count, body = sms_bundle_text(engine, bundled)
+            sends.append(_send(bundled[:count], body))
         for row in calls:
             at = max(self.call_rate.earliest(now), self.call_limit.earliest(row.person, now))
             if at > now:
@@ -399,34 +401,4 @@ def _send(rows: list[OutboxRow], body: str) -> Send:
     )
 
 
-def _bundle(engine: Engine, rows: list[OutboxRow]) -> Send:
-    """One SMS for the waiting rows of one person (as many as fit one Twilio body), its
-    text from the core's GSM-7-aware renderer. A single row keeps its own rendered body."""
-    if len(rows) == 1:
-        return _send(rows, rows[0].body)
-    items = engine.bundle_facts(rows)
-    count = fit_bundle(items)
-    if count == 1:
-        return _send(rows[:1], rows[0].body)
-    return _send(rows[:count], render.sms_bundle(items[:count]))
-
-
-#: Twilio refuses a message body longer than this.
-MAX_SMS_BODY = 1600
-
-
-def fit_bundle(items: Sequence[render.MessageFacts]) -> int:
-    """How many of ``items`` (a prefix, at least one) go into one bundle whose body fits
-    one Twilio message; the rest stay pending for the next bundle.
-
-    A binary search over the prefix length: rendering is not free, and a storm may hold
-    hundreds of rows for one person. The prefix found always fits.
-    """
-    fits, too_long = 1, len(items) + 1
-    while too_long - fits > 1:
-        mid = (fits + too_long) // 2
-        if len(render.sms_bundle(items[:mid])) <= MAX_SMS_BODY:
-            fits = mid
-        else:
-            too_long = mid
-    return fits
+__all__ = ["MAX_SMS_BODY", "Relay", "Send", "Senders", "backoff", "fit_bundle"]
