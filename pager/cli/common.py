@@ -91,7 +91,10 @@ def add_time_argument(
             "--tz",
             default="UTC",
             metavar="ZONE",
-            help="the zone of times written without an offset (an IANA name such as "
+            # Hidden along with a hidden time option (check's --now).
+            help=help
+            if help == argparse.SUPPRESS
+            else "the zone of times written without an offset (an IANA name such as "
             "Europe/Bucharest; default UTC)",
         )
     parser.set_defaults(_time_dests=[*dests, (dest, flags[-1])])
