@@ -23,12 +23,15 @@ rung is above 1.
 
 from __future__ import annotations
 
+import heapq
 import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import groupby
+from operator import itemgetter
 
 from pager.core.model import BusinessDays, BusinessHours, Config, Duration, WallDuration
 from pager.report.localday import Home, homes
@@ -84,12 +87,8 @@ def format_duration(d: Duration) -> str:
     return f"{d.days} business day{'' if d.days == 1 else 's'}"
 
 
-@dataclass(slots=True)
-class _Page:
-    at: float
-    rung: int | None
-    reason: str | None
-    kind: str
+#: An open page of a person: (at, rung, reason, kind).
+_Page = tuple[float, int | None, str | None, str]
 
 
 @dataclass(slots=True)
@@ -108,7 +107,9 @@ class _Ticket:
 class _Person:
     pages: int = 0
     tickets: set[str] = field(default_factory=set)
-    periods: Counter[str] = field(default_factory=Counter)
+    periods: dict[str, int] = field(
+        default_factory=lambda: {"working": 0, "night": 0, "weekend": 0, "holiday": 0}
+    )
     by_hour: list[int] = field(default_factory=lambda: [0] * 24)
     ack_times: list[float] = field(default_factory=list)
     acks: int = 0
@@ -123,8 +124,8 @@ class _Walk:
         self.homes = homes
         self.people: dict[str, _Person] = defaultdict(_Person)
         self.reasons: Counter[str] = Counter()
-        self.ticket_pages: Counter[str] = Counter()
-        self.ticket_escalations: Counter[str] = Counter()
+        self.ticket_pages: dict[str, int] = {}
+        self.ticket_escalations: dict[str, int] = {}
         self.sla: dict[str, _Ticket] = {}
 
     def ticket(self, ticket_id: str, rows: Iterable[AuditRow], judged: bool) -> None:
@@ -134,58 +135,60 @@ class _Walk:
         open_pages: dict[str, _Page] = {}
         escalated: set[tuple[float, int | None, str]] = set()
         customer_at: set[float] = set()
-        for row in rows:
-            action = row.action
-            inside = start <= row.at < end
+        for _, _, at, action, to, by, rung, reason, kind, text in rows:
+            inside = start <= at < end
             if action == "page" or action == "handoff":
-                kind = "handoff" if action == "handoff" else "page"
-                if row.to is None or (row.kind is not None and row.kind != kind):
+                if action == "page":
+                    kind = "page"
+                elif kind != "handoff":
                     continue  # the outgoing owner's handoff e-mail is no page
-                page = open_pages.get(row.to)
+                if to is None:
+                    continue
+                page = open_pages.get(to)
                 if (
                     page is not None
-                    and page.rung == row.rung
-                    and page.kind == kind
-                    and (row.reason is None or page.reason == row.reason)
+                    and page[1] == rung
+                    and page[3] == kind
+                    and (reason is None or page[2] == reason)
                 ):
                     continue  # a later step (voice, e-mail) of the same page
-                open_pages[row.to] = _Page(row.at, row.rung, row.reason, kind)
+                open_pages[to] = (at, rung, reason, kind)
                 if inside:
-                    self._count_page(ticket_id, row.to, row.at)
-                reason = row.reason
-                if kind == "page" and (reason or (row.rung or 0) > 1):
+                    self._count_page(ticket_id, to, at)
+                if kind == "page" and (reason or (rung or 0) > 1):
                     reason = reason or UNSPECIFIED
-                    key = (row.at, row.rung, reason)
+                    key = (at, rung, reason)
                     if reason not in FIRST_PAGE_REASONS and key not in escalated:
                         escalated.add(key)
                         if inside:
                             self.reasons[reason] += 1
-                            self.ticket_escalations[ticket_id] += 1
-                        if reason == "customer" and t is not None and row.at not in customer_at:
-                            customer_at.add(row.at)
-                            t.customer.append([row.rung or 0, False])
+                            counts = self.ticket_escalations
+                            counts[ticket_id] = counts.get(ticket_id, 0) + 1
+                        if reason == "customer" and t is not None and at not in customer_at:
+                            customer_at.add(at)
+                            t.customer.append([rung or 0, False])
             elif action == "ack":
-                if inside and row.by is not None:
-                    self._count_ack(row.by, open_pages.get(row.by), row.at)
+                if inside and by is not None:
+                    self._count_ack(by, open_pages.get(by), at)
                 open_pages.clear()
                 if t is not None and t.first_ack is None:
-                    t.first_ack = row.at
+                    t.first_ack = at
             elif action == "breach":
                 if t is not None:
-                    if (row.kind or "respond_by") == "respond_by":
+                    if (kind or "respond_by") == "respond_by":
                         t.breached = True
                     elif t.customer:
                         t.customer[-1][1] = True
             elif action == "escalate":
-                customer = row.text == "customer escalation"
-                if customer and t is not None and row.at not in customer_at:
-                    customer_at.add(row.at)
-                    t.customer.append([row.rung or 0, False])
-            elif row.text is not None and row.text.startswith(REPEAT_PREFIX):
+                customer = text == "customer escalation"
+                if customer and t is not None and at not in customer_at:
+                    customer_at.add(at)
+                    t.customer.append([rung or 0, False])
+            elif text is not None and text.startswith(REPEAT_PREFIX):
                 open_pages.clear()
-            elif t is not None and row.text == STATUS_POSTED:
+            elif t is not None and text == STATUS_POSTED:
                 t.on_time += 1
-            elif t is not None and row.text == STATUS_OVERDUE:
+            elif t is not None and text == STATUS_OVERDUE:
                 t.late += 1
         if t is not None:
             self.sla[ticket_id] = t
@@ -194,19 +197,19 @@ class _Walk:
         p = self.people[person]
         p.pages += 1
         p.tickets.add(ticket_id)
-        self.ticket_pages[ticket_id] += 1
+        self.ticket_pages[ticket_id] = self.ticket_pages.get(ticket_id, 0) + 1
         home = self.homes.get(person)
         if home is not None:
-            local = home.local(at)
-            p.by_hour[local.hour] += 1
-            p.periods[home.period(local)] += 1
+            hour, period = home.place(at)
+            p.by_hour[hour] += 1
+            p.periods[period] += 1
 
     def _count_ack(self, person: str, page: _Page | None, at: float) -> None:
         p = self.people[person]
         p.acks += 1
         if page is not None:
-            p.ack_times.append(at - page.at)
-            if page.kind == "handoff":
+            p.ack_times.append(at - page[0])
+            if page[3] == "handoff":
                 p.handoffs += 1
 
 
@@ -223,16 +226,10 @@ def compute(
     facts = {t.ticket_id: t for t in tickets if tier is None or t.tier == tier}
     known = homes(config)
     walk = _Walk(s, e, known)
-    current: str | None = None
-    chunk: list[AuditRow] = []
-    for row in audit:
-        if row.ticket_id != current:
-            if current is not None and current in facts:
-                walk.ticket(current, chunk, s <= facts[current].opened_at < e)
-            current, chunk = row.ticket_id, []
-        chunk.append(row)
-    if current is not None and current in facts:
-        walk.ticket(current, chunk, s <= facts[current].opened_at < e)
+    for ticket_id, rows in groupby(audit, key=itemgetter(0)):
+        fact = facts.get(ticket_id)
+        if fact is not None:
+            walk.ticket(ticket_id, rows, s <= fact.opened_at < e)
     for ticket_id, fact in facts.items():  # opened in the period, nothing audited yet
         if ticket_id not in walk.sla and s <= fact.opened_at < e:
             walk.sla[ticket_id] = _Ticket()
@@ -391,17 +388,19 @@ def _spreads(config: Config, walked: dict[str, _Person]) -> list[Spread]:
 
 
 def _noisy(facts: dict[str, TicketRow], walk: _Walk) -> tuple[list[Noisy], list[Noisy]]:
-    keys = set(walk.ticket_pages) | set(walk.ticket_escalations)
-    tickets = [
-        Noisy(k, walk.ticket_pages[k], walk.ticket_escalations[k], facts[k].customer) for k in keys
-    ]
-    tickets.sort(key=lambda n: (-n.pages, -n.escalations, n.key))
-    by_customer: dict[str, Noisy] = {}
-    for n in tickets:
-        if n.customer is None:
-            continue
-        c = by_customer.setdefault(n.customer, Noisy(n.customer, 0, 0))
-        c.pages += n.pages
-        c.escalations += n.escalations
-    customers = sorted(by_customer.values(), key=lambda n: (-n.pages, -n.escalations, n.key))
-    return tickets[:TOP], customers[:TOP]
+    """The :data:`TOP` tickets and customers with the most pages, then escalations."""
+    pages, escalations = walk.ticket_pages, walk.ticket_escalations
+    for k in escalations:
+        pages.setdefault(k, 0)
+    keys = list(pages)
+    top = heapq.nsmallest(TOP, keys, key=lambda k: (-pages[k], -escalations.get(k, 0), k))
+    tickets = [Noisy(k, pages[k], escalations.get(k, 0), facts[k].customer) for k in top]
+    by_pages: Counter[str] = Counter()
+    by_escalations: Counter[str] = Counter()
+    for k in keys:
+        customer = facts[k].customer
+        if customer is not None:
+            by_pages[customer] += pages[k]
+            by_escalations[customer] += escalations.get(k, 0)
+    names = heapq.nsmallest(TOP, by_pages, key=lambda c: (-by_pages[c], -by_escalations[c], c))
+    return tickets, [Noisy(c, by_pages[c], by_escalations[c]) for c in names]

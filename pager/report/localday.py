@@ -8,8 +8,9 @@ to Friday, 09:00-17:00), the latter in UTC: nobody's working day is 24 hours lon
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Literal
 
 from pager.core.hours import zone
@@ -17,6 +18,17 @@ from pager.core.model import Config, WeeklyHours
 
 DEFAULT_HOURS = WeeklyHours(frozenset(range(5)), 9 * 60, 17 * 60)
 Period = Literal["working", "night", "weekend", "holiday"]
+#: Every zone's UTC offset is a multiple of 15 minutes and changes only at instants that
+#: are, so it is constant within each aligned 15-minute bucket of epoch time.
+_BUCKET = 900
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+@lru_cache(maxsize=1 << 16)
+def _offset(timezone: str, bucket: int) -> int:
+    """The UTC offset (seconds) of ``timezone`` throughout epoch bucket ``bucket``."""
+    offset = datetime.fromtimestamp(bucket * _BUCKET, zone(timezone)).utcoffset()
+    return 0 if offset is None else int(offset.total_seconds())
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +39,28 @@ class Home:
     timezone: str
     hours: WeeklyHours
     holidays: frozenset[date]
+    #: The holidays as days since the epoch (what :meth:`place` compares).
+    _holiday_days: frozenset[int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        days = frozenset(d.toordinal() - _EPOCH_ORDINAL for d in self.holidays)
+        object.__setattr__(self, "_holiday_days", days)
+
+    def place(self, at: float) -> tuple[int, Period]:
+        """The local hour of epoch instant ``at`` and the part of the week it falls in.
+
+        The same answer as :meth:`period` of :meth:`local`, by arithmetic on the local
+        epoch seconds (a report places hundreds of thousands of pages)."""
+        local = int(at) + _offset(self.timezone, int(at) // _BUCKET)
+        day, second = divmod(local, 86400)
+        minute = second // 60
+        hour = minute // 60
+        if day in self._holiday_days:
+            return hour, "holiday"
+        if (day + 3) % 7 not in self.hours.days:  # 1970-01-01 was a Thursday (3)
+            return hour, "weekend"
+        working = self.hours.start <= minute < self.hours.end
+        return hour, "working" if working else "night"
 
     def local(self, at: float) -> datetime:
         """The local wall time of epoch instant ``at`` (DST-correct)."""

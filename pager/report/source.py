@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol, cast
 
 from pager.store.sqlite.codec import field_path
 from pager.store.sqlite.store import path_from_url
@@ -57,6 +57,17 @@ class Dialect:
         if self.name == "sqlite":
             return f"json_extract(a.detail, '$.{key}')"
         return f"(a.detail::jsonb ->> '{key}')"
+
+    def contains(self, text: str) -> str:
+        """A LIKE pattern literal matching ``text`` anywhere (``%`` is ``%%`` where the
+        driver formats parameters with ``%s``)."""
+        percent = "%" if self.name == "sqlite" else "%%"
+        return f"'{percent}{text}{percent}'"
+
+    @property
+    def raw_detail(self) -> str:
+        """The detail as text (for a cheap LIKE before any JSON parse)."""
+        return "a.detail" if self.name == "sqlite" else "a.detail::text"
 
     def state(self, name: str) -> str:
         """Field ``name`` of the stored ticket state (see the codec's ``field_path``)."""
@@ -112,19 +123,22 @@ class TicketRow(NamedTuple):
     opened_at: float  # epoch seconds, the desk's ``opened`` instant
 
 
-class AuditRow(NamedTuple):
-    """One audit entry the report reads, with its detail fields extracted."""
-
-    ticket_id: str
-    id: int
-    at: float  # epoch seconds
-    action: str
-    to: str | None
-    by: str | None
-    rung: int | None
-    reason: str | None
-    kind: str | None
-    text: str | None
+#: One audit entry the report reads, its detail fields extracted (a plain tuple: a
+#: report unpacks hundreds of thousands): ticket_id, id, at (epoch seconds), action,
+#: to, by, rung, reason, kind, text (the ``detail`` field). A field the action does not
+#: use is None (only the fields :data:`FIELDS` lists for it are extracted).
+AuditRow = tuple[
+    str, int, float, str, str | None, str | None, int | None, str | None, str | None, str | None
+]
+#: Which detail fields are read for which actions (the others stay NULL: cheaper).
+FIELDS: dict[str, tuple[str, ...]] = {
+    "to": ("page", "handoff"),
+    "by": ("ack",),
+    "rung": ("page", "handoff", "escalate"),
+    "reason": ("page",),
+    "kind": ("handoff", "breach"),
+    "detail": ("escalate", "note"),
+}
 
 
 class Source:
@@ -135,30 +149,29 @@ class Source:
         self.dialect = dialect or dialect_of(conn)
 
     def _touched(self) -> str:
-        """A CTE: tickets opened in [from, to) or paged or acknowledged in it (6 params)."""
+        """Tickets with an audit entry in [from, to) (2 params).
+
+        Every ticket opened in the period is one of them unless its first entry (the
+        ``opened`` note, written when the daemon applied the event) falls after the
+        period, and then nothing about it is audited before the period's end."""
+        p = self.dialect.param
+        return f"SELECT a.ticket_id FROM audit a WHERE a.at >= {p} AND a.at < {p}"
+
+    def tickets(self, start: datetime, end: datetime) -> list[TicketRow]:
+        """Every ticket with an audit entry in [start, end), or opened in it."""
         d = self.dialect
         p = d.param
         opened = f"CAST({d.state('opened_at')} AS DOUBLE PRECISION) / 1000000.0"
-        actions = ", ".join(f"'{a}'" for a in ("page", "handoff", "ack"))
-        return (
-            "WITH touched AS ("
-            f" SELECT t.ticket_id FROM tickets t WHERE {opened} >= {p} AND {opened} < {p}"
-            " UNION"
-            f" SELECT a.ticket_id FROM audit a WHERE a.at >= {p} AND a.at < {p}"
-            f" AND a.action IN ({actions}))"
-        )
-
-    def tickets(self, start: datetime, end: datetime) -> list[TicketRow]:
-        """Every ticket opened in [start, end) or paged or acknowledged in it."""
-        d = self.dialect
         sql = (
-            self._touched() + " SELECT t.ticket_id,"
-            f" {d.state('tier')}, CAST({d.state('severity')} AS INTEGER), {d.state('customer')},"
-            f" CAST({d.state('opened_at')} AS DOUBLE PRECISION) / 1000000.0"
-            " FROM tickets t JOIN touched USING (ticket_id)"
+            "SELECT ticket_id, tier, severity, customer, opened FROM ("
+            f" SELECT t.ticket_id, {d.state('tier')} AS tier,"
+            f" CAST({d.state('severity')} AS INTEGER) AS severity,"
+            f" {d.state('customer')} AS customer, {opened} AS opened"
+            f" FROM tickets t WHERE t.ticket_id IN ({self._touched()})"
+            f" OR ({opened} >= {p} AND {opened} < {p})) AS facts"
         )
-        rows = self._fetch(sql, _window(start, end))
-        return [TicketRow(*row) for row in rows]
+        s, e = start.timestamp(), end.timestamp()
+        return [TicketRow(*row) for row in self._fetch(sql, (s, e, s, e))]
 
     def audit(self, start: datetime, end: datetime) -> list[AuditRow]:
         """The entries the report reads of the tickets :meth:`tickets` returns, before
@@ -166,20 +179,28 @@ class Source:
         ordered by ticket then id."""
         d = self.dialect
         p = d.param
-        text = d.detail("detail")
         actions = ", ".join(f"'{a}'" for a in ACTIONS)
+        columns = ", ".join(self._field(name) for name in FIELDS)
         sql = (
-            self._touched() + " SELECT a.ticket_id, a.id, a.at, a.action,"
-            f" {d.detail('to')}, {d.detail('by')}, CAST({d.detail('rung')} AS INTEGER),"
-            f" {d.detail('reason')}, {d.detail('kind')}, {text}"
-            " FROM audit a JOIN touched USING (ticket_id)"
-            f" WHERE a.at < {p} AND (a.action IN ({actions}) OR (a.action = 'note' AND"
-            f" ({text} IN ('{STATUS_POSTED}', '{STATUS_OVERDUE}')"
-            f" OR {text} LIKE '{REPEAT_PREFIX}%')))"
+            f"SELECT a.ticket_id, a.id, a.at, a.action, {columns} FROM audit a"
+            f" WHERE a.ticket_id IN ({self._touched()}) AND a.at < {p}"
+            # Notes are filtered on their raw text (no JSON parse for the many others);
+            # the walk compares the extracted text exactly.
+            f" AND (a.action IN ({actions}) OR (a.action = 'note' AND"
+            f" ({d.raw_detail} LIKE {d.contains('status report')}"
+            f" OR {d.raw_detail} LIKE {d.contains(REPEAT_PREFIX)})))"
             " ORDER BY a.ticket_id, a.id"
         )
-        rows = self._fetch(sql, (*_window(start, end), end.timestamp()))
-        return [AuditRow(*row) for row in rows]
+        s, e = start.timestamp(), end.timestamp()
+        return cast(list[AuditRow], self._fetch(sql, (s, e, e)))
+
+    def _field(self, name: str) -> str:
+        """Detail field ``name`` for the actions that use it, else NULL."""
+        value = self.dialect.detail(name)
+        if name == "rung":
+            value = f"CAST({value} AS INTEGER)"
+        actions = ", ".join(f"'{a}'" for a in FIELDS[name])
+        return f"CASE WHEN a.action IN ({actions}) THEN {value} END"
 
     def _fetch(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         cursor = self.conn.cursor()
@@ -188,12 +209,6 @@ class Source:
             return list(cursor.fetchall())
         finally:
             cursor.close()
-
-
-def _window(start: datetime, end: datetime) -> tuple[float, float, float, float]:
-    """The CTE's parameters: the period twice (opened in it; paged in it)."""
-    s, e = start.timestamp(), end.timestamp()
-    return (s, e, s, e)
 
 
 __all__ = ["AuditRow", "Connection", "Dialect", "Source", "TicketRow", "connect", "dialect_of"]

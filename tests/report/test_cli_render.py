@@ -11,6 +11,7 @@ import pytest
 
 from pager.cli.main import main
 from pager.report.source import Dialect, Source
+from tests.report.conftest import utc
 
 WEEK = ["--from", "2026-11-02T00:00:00Z", "--to", "2026-11-09T00:00:00Z"]
 
@@ -132,10 +133,36 @@ def test_errors(config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "no store at" in capsys.readouterr().err
 
 
+class _Recorder:
+    """A DB-API connection that records the SQL it is given and returns no rows."""
+
+    def __init__(self) -> None:
+        self.executed: list[tuple[str, tuple[object, ...]]] = []
+
+    def cursor(self) -> _Recorder:
+        return self
+
+    def execute(self, sql: str, params: tuple[object, ...]) -> None:
+        self.executed.append((sql, params))
+
+    def fetchall(self) -> list[tuple[object, ...]]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
 def test_postgresql_dialect_spelling() -> None:
     """The one dialect switch: PostgreSQL's JSON operators and %s parameters."""
-    source = Source(object(), Dialect("postgresql"))  # type: ignore[arg-type]
-    sql = source._touched()
-    assert "json_extract" not in sql and "?" not in sql
-    assert "(t.state::jsonb ->> 5)" in sql and sql.count("%s") == 4
-    assert Dialect("postgresql").detail("reason") == "(a.detail::jsonb ->> 'reason')"
+    conn = _Recorder()
+    source = Source(conn, Dialect("postgresql"))
+    start, end = utc("2026-11-02T00:00:00"), utc("2026-11-09T00:00:00")
+    assert source.tickets(start, end) == [] and source.audit(start, end) == []
+    for sql, params in conn.executed:
+        assert "json_extract" not in sql and "?" not in sql
+        unescaped = sql.replace("%%", "")  # psycopg formats the text: a literal % is %%
+        assert unescaped.count("%s") == len(params)
+        assert "%" not in unescaped.replace("%s", "")
+    tickets, audit = (sql for sql, _ in conn.executed)
+    assert "(t.state::jsonb ->> 5)" in tickets  # opened_at, the codec's field 5
+    assert "(a.detail::jsonb ->> 'reason')" in audit

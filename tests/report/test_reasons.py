@@ -4,13 +4,14 @@ a ``kind`` on breaches. Synthetic entries, so that each rule is seen on its own.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pager.config.load import load_config
 from pager.core.model import Config
 from pager.report.figures import compute
-from pager.report.source import AuditRow, TicketRow
+from pager.report.source import FIELDS, AuditRow, TicketRow
 from tests.report.conftest import utc
 
 HERE = Path(__file__).parent
@@ -23,21 +24,23 @@ def config() -> Config:
     return load_config(HERE / "config")
 
 
-def _rows(*entries: tuple[float, str, dict[str, object]]) -> list[AuditRow]:
-    out = []
+def _rows(*entries: tuple[float, str, dict[str, Any]]) -> list[AuditRow]:
+    """Entries as Source.audit returns them: only the fields FIELDS reads per action."""
+    out: list[AuditRow] = []
     for number, (minute, action, d) in enumerate(entries, start=1):
+        used = {k: d.get(k) if action in FIELDS[k] else None for k in FIELDS}
         out.append(
-            AuditRow(
+            (
                 "X1",
                 number,
                 T0 + minute * 60,
                 action,
-                d.get("to"),  # type: ignore[arg-type]
-                d.get("by"),  # type: ignore[arg-type]
-                d.get("rung"),  # type: ignore[arg-type]
-                d.get("reason"),  # type: ignore[arg-type]
-                d.get("kind"),  # type: ignore[arg-type]
-                d.get("detail"),  # type: ignore[arg-type]
+                used["to"],
+                used["by"],
+                used["rung"],
+                used["reason"],
+                used["kind"],
+                used["detail"],
             )
         )
     return out
