@@ -11,7 +11,9 @@ customer escalations, 5 % handed off, the ack, and the close e-mails: ~12 rows e
 
 Figures: the whole text report (queries, figures, rendering) over the 90 days, best of
 3; the same with ``--format html`` and its three charts; the report over one of the
-months. Target: the 90-day report in under 5 s.
+months. Each is the CPU time of this process (the report is one thread: a shared
+machine's neighbours slow its wall time, not its work), wall time beside it in the
+details. Target: the 90-day report in under 5 s.
 """
 
 from __future__ import annotations
@@ -185,20 +187,21 @@ def report(opts: Options) -> Outcome:
 
     text_s, text_cpu = _best(3, text)
     html_s, html_cpu = _best(opts.scale(2, 1), page)
-    month_s, _ = _best(3, month)
+    month_s, month_cpu = _best(3, month)
     conn.close()
     return Outcome(
         figures=[
-            at_most(f"text report, 90 days, {count:,} tickets", round(text_s, 2), "s", TARGET_S),
-            info("html report with 3 charts, 90 days", round(html_s, 2), "s"),
-            info("text report, one month", round(month_s, 2), "s"),
+            at_most(f"text report, 90 days, {count:,} tickets", round(text_cpu, 2), "s", TARGET_S),
+            info("html report with 3 charts, 90 days", round(html_cpu, 2), "s"),
+            info("text report, one month", round(month_cpu, 2), "s"),
         ],
         details={
             "tickets": count,
             "audit_rows": rows,
             "generate_s": round(generate_s, 1),
-            "text_cpu_s": round(text_cpu, 2),
-            "html_cpu_s": round(html_cpu, 2),
+            "text_wall_s": round(text_s, 2),
+            "html_wall_s": round(html_s, 2),
+            "month_wall_s": round(month_s, 2),
             **sizes,
         },
         notes=["store generated with bulk inserts (seeded); the report reads it read-only"],

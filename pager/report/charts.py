@@ -16,8 +16,10 @@ from datetime import date
 from pathlib import Path
 
 import matplotlib
+import matplotlib.dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from pager.report.model import Report
 
@@ -60,6 +62,9 @@ def attainment(report: Report) -> Chart:
         days, values = zip(*series[tier], strict=True)
         ax.plot(days, values, marker="o", markersize=3, label=tier)
     if series:
+        period = mdates.date2num([report.start, report.end])  # type: ignore[no-untyped-call]
+        ax.set_xlim(float(period[0]), float(period[1]))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))  # type: ignore[no-untyped-call]
         ax.set_ylim(0, 105)
         ax.set_ylabel("respond-by met (%)")
         ax.legend(loc="lower left", fontsize="small")
@@ -82,7 +87,9 @@ def heatmap(report: Report) -> Chart:
         ax.set_yticks(range(len(people)), [f"{p.person} ({p.timezone})" for p in people])
         ax.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)])
         ax.set_xlabel("local hour")
-        fig.colorbar(image, ax=ax, label="pages")
+        bar = fig.colorbar(image, ax=ax, label="pages")
+        bar.locator = MaxNLocator(integer=True)
+        bar.update_ticks()
     ax.set_title(title, fontsize="medium")
     return _render(fig, "pages-by-hour", title)
 

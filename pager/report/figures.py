@@ -19,6 +19,9 @@ An *escalation* is a rung paged for a reason other than the ticket's first page
 (``opened``, ``calendar_opened``); one per rung paging, however many people it reached.
 Entries written before pages carried a ``reason`` count as ``unspecified`` when the
 rung is above 1.
+
+A status report is *on time* unless an overdue fired since the last one: the overdue is
+the *late* report, and the report that follows it is that same late one.
 """
 
 from __future__ import annotations
@@ -135,6 +138,7 @@ class _Walk:
         open_pages: dict[str, _Page] = {}
         escalated: set[tuple[float, int | None, str]] = set()
         customer_at: set[float] = set()
+        overdue = False  # a status period ran out and no report has come since
         for _, _, at, action, to, by, rung, reason, kind, text in rows:
             inside = start <= at < end
             if action == "page" or action == "handoff":
@@ -187,9 +191,13 @@ class _Walk:
             elif text is not None and text.startswith(REPEAT_PREFIX):
                 open_pages.clear()
             elif t is not None and text == STATUS_POSTED:
-                t.on_time += 1
+                if overdue:
+                    overdue = False  # the report that was late: counted as late already
+                else:
+                    t.on_time += 1
             elif t is not None and text == STATUS_OVERDUE:
                 t.late += 1
+                overdue = True
         if t is not None:
             self.sla[ticket_id] = t
 

@@ -103,3 +103,16 @@ def test_entries_without_reason_are_unspecified_above_rung_1(config: Config) -> 
     assert report.escalations_by_reason == {"unspecified": 1}
     assert {p.person: p.pages for p in report.people} == {"ana": 1, "mgr": 1}
     assert report.sla[0].breaches == 1
+
+
+def test_a_report_after_an_overdue_is_the_late_one(config: Config) -> None:
+    rows = _rows(
+        (0, "page", {"to": "ana", "rung": 1, "reason": "opened", "kind": "page"}),
+        (5, "ack", {"by": "ana", "rung": 1}),
+        (120, "note", {"detail": "status report posted", "by": "ana"}),  # on time
+        (245, "note", {"detail": "status report overdue", "rung": 1}),  # late...
+        (250, "note", {"detail": "status report posted", "by": "ana"}),  # ...this one
+        (360, "note", {"detail": "status report posted", "by": "ana"}),  # on time again
+    )
+    [row] = compute(config, TICKET, rows, START, END).sla
+    assert (row.status_on_time, row.status_late, row.status_on_time_pct) == (2, 1, 66.7)
