@@ -6,10 +6,11 @@ reads the audit as stored, without a second copy of the data: filtering by insta
 action and extracting JSON fields happen in the database, the walk over each ticket's
 entries in :mod:`pager.report.figures`.
 
-Both dialects read the same schema: ``audit(id, ticket_id, at REAL seconds, action,
-detail JSON text)`` and ``tickets(ticket_id, state JSON)``, where ``state`` is the
-positional array of :mod:`pager.store.sqlite.codec` (format 2; instants in integer
-microseconds). Rows of the older object format are not reported on.
+Both dialects read the same tables: ``audit(id, ticket_id, at, action, detail JSON
+text)`` (``at`` REAL epoch seconds in SQLite, ``timestamptz`` in PostgreSQL) and
+``tickets(ticket_id, state JSON text)``, where ``state`` is the positional array of
+:mod:`pager.store.sqlite.codec` (format 2; instants in integer microseconds). Rows of
+the older object format are not reported on.
 """
 
 from __future__ import annotations
@@ -51,6 +52,19 @@ class Dialect:
     @property
     def param(self) -> str:
         return "?" if self.name == "sqlite" else "%s"
+
+    @property
+    def instant(self) -> str:
+        """A parameter holding an instant (epoch seconds), comparable with ``audit.at``:
+        REAL seconds in SQLite, ``timestamptz`` in PostgreSQL."""
+        return "?" if self.name == "sqlite" else "to_timestamp(%s)"
+
+    @property
+    def at(self) -> str:
+        """``audit.at`` as epoch seconds (a float)."""
+        if self.name == "sqlite":
+            return "a.at"
+        return "CAST(EXTRACT(EPOCH FROM a.at) AS DOUBLE PRECISION)"
 
     def detail(self, key: str) -> str:
         """The text or number at ``detail.key`` (NULL when absent)."""
@@ -154,7 +168,7 @@ class Source:
         Every ticket opened in the period is one of them unless its first entry (the
         ``opened`` note, written when the daemon applied the event) falls after the
         period, and then nothing about it is audited before the period's end."""
-        p = self.dialect.param
+        p = self.dialect.instant
         return f"SELECT a.ticket_id FROM audit a WHERE a.at >= {p} AND a.at < {p}"
 
     def tickets(self, start: datetime, end: datetime) -> list[TicketRow]:
@@ -178,12 +192,11 @@ class Source:
         ``end`` (earlier ones too: a page before ``start`` can be acknowledged in it),
         ordered by ticket then id."""
         d = self.dialect
-        p = d.param
         actions = ", ".join(f"'{a}'" for a in ACTIONS)
         columns = ", ".join(self._field(name) for name in FIELDS)
         sql = (
-            f"SELECT a.ticket_id, a.id, a.at, a.action, {columns} FROM audit a"
-            f" WHERE a.ticket_id IN ({self._touched()}) AND a.at < {p}"
+            f"SELECT a.ticket_id, a.id, {d.at}, a.action, {columns} FROM audit a"
+            f" WHERE a.ticket_id IN ({self._touched()}) AND a.at < {d.instant}"
             # Notes are filtered on their raw text (no JSON parse for the many others);
             # the walk compares the extracted text exactly.
             f" AND (a.action IN ({actions}) OR (a.action = 'note' AND"
