@@ -37,7 +37,7 @@ from itertools import groupby
 from operator import itemgetter
 
 from pager.core.model import BusinessDays, BusinessHours, Config, Duration, WallDuration
-from pager.report.localday import Home, homes
+from pager.report.localday import NOWHERE, Home, homes
 from pager.report.model import (
     Noisy,
     PersonLoad,
@@ -206,11 +206,9 @@ class _Walk:
         p.pages += 1
         p.tickets.add(ticket_id)
         self.ticket_pages[ticket_id] = self.ticket_pages.get(ticket_id, 0) + 1
-        home = self.homes.get(person)
-        if home is not None:
-            hour, period = home.place(at)
-            p.by_hour[hour] += 1
-            p.periods[period] += 1
+        hour, period = self.homes.get(person, NOWHERE).place(at)
+        p.by_hour[hour] += 1
+        p.periods[period] += 1
 
     def _count_ack(self, person: str, page: _Page | None, at: float) -> None:
         p = self.people[person]
@@ -329,13 +327,13 @@ def _people(config: Config, known: dict[str, Home], walked: dict[str, _Person]) 
     out: list[PersonLoad] = []
     for person_id in sorted(walked):
         p = walked[person_id]
-        home = known.get(person_id)
+        home = known.get(person_id, NOWHERE)  # paged, then removed from the config
         person = config.people.get(person_id)
         load = PersonLoad(
             person_id,
             person.name if person else person_id,
-            home.region if home else "-",
-            home.timezone if home else "UTC",
+            home.region,
+            home.timezone,
             pages=p.pages,
             tickets=len(p.tickets),
             nights=p.periods["night"],

@@ -116,3 +116,11 @@ def test_a_report_after_an_overdue_is_the_late_one(config: Config) -> None:
     )
     [row] = compute(config, TICKET, rows, START, END).sla
     assert (row.status_on_time, row.status_late, row.status_on_time_pct) == (2, 1, 66.7)
+
+
+def test_a_person_no_longer_in_the_config_is_counted_in_utc(config: Config) -> None:
+    rows = _rows((0, "page", {"to": "gone", "rung": 1, "reason": "opened", "kind": "page"}))
+    [person] = compute(config, TICKET, rows, START, END).people
+    # Tue 10:00Z: in UTC's default working day (09:00-17:00).
+    assert (person.person, person.region, person.timezone) == ("gone", "-", "UTC")
+    assert person.by_hour[10] == 1 and person.off_hours == 0
