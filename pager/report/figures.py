@@ -32,7 +32,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
 
@@ -56,6 +56,7 @@ from pager.report.source import (
     TicketRow,
 )
 
+_EPOCH_DAY = date(1970, 1, 1)
 FIRST_PAGE_REASONS = frozenset({"opened", "calendar_opened"})
 UNSPECIFIED = "unspecified"
 #: How many noisy tickets and customers the report lists.
@@ -265,19 +266,22 @@ def _rung_name(config: Config, tier: str, rung: int) -> str:
 
 
 def _sla_rows(config: Config, facts: dict[str, TicketRow], sla: dict[str, _Ticket]) -> list[SlaRow]:
-    groups: dict[tuple[str, int], list[tuple[TicketRow, _Ticket]]] = defaultdict(list)
+    groups: dict[tuple[str, int], list[tuple[float, _Ticket]]] = {}
     for ticket_id, t in sla.items():
-        fact = facts[ticket_id]
-        groups[(fact.tier, fact.severity)].append((fact, t))
+        _, tier, severity, _, opened = facts[ticket_id]
+        members = groups.get((tier, severity))
+        if members is None:
+            members = groups[(tier, severity)] = []
+        members.append((opened, t))
     rows: list[SlaRow] = []
     for (tier, severity), members in sorted(groups.items()):
         row = SlaRow(tier, severity, _respond_within(config, tier, severity), tickets=len(members))
         times: list[float] = []
         rungs: dict[int, RungEscalations] = {}
-        for fact, t in members:
+        for opened, t in members:
             if t.first_ack is not None:
                 row.responded += 1
-                times.append(t.first_ack - fact.opened_at)
+                times.append(t.first_ack - opened)
             if t.breached:
                 row.breaches += 1
             elif t.first_ack is not None:
@@ -308,17 +312,20 @@ def _sla_rows(config: Config, facts: dict[str, TicketRow], sla: dict[str, _Ticke
 
 
 def _over_time(facts: dict[str, TicketRow], sla: dict[str, _Ticket]) -> list[TierDay]:
-    counts: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0])
+    counts: dict[tuple[str, int], list[int]] = {}
     for ticket_id, t in sla.items():
-        fact = facts[ticket_id]
         if t.first_ack is None and not t.breached:
             continue  # not decided yet
-        day = datetime.fromtimestamp(fact.opened_at, UTC).date()
-        cell = counts[(fact.tier, day)]
+        fact = facts[ticket_id]
+        key = (fact.tier, int(fact.opened_at // 86400))  # the UTC day, as epoch days
+        cell = counts.get(key)
+        if cell is None:
+            cell = counts[key] = [0, 0]
         cell[0] += 1
-        cell[1] += 0 if t.breached else 1
+        if not t.breached:
+            cell[1] += 1
     return [
-        TierDay(tier, day, decided, met, pct(met, decided))
+        TierDay(tier, _EPOCH_DAY + timedelta(days=day), decided, met, pct(met, decided))
         for (tier, day), (decided, met) in sorted(counts.items())
     ]
 
