@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pager.cli.common import load_or_report, parse_time
+from pager.cli.common import TIME_HELP, CliError, UsageError, add_time_argument, load_or_report
 from pager.report import charts as charts_mod
 from pager.report import render
 from pager.report.build import build
@@ -18,12 +18,10 @@ FORMATS = ("text", "csv", "json", "html")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--from", dest="start", type=parse_time, required=True, help="period start (inclusive)"
+    add_time_argument(
+        parser, "--from", dest="start", required=True, help=f"period start (inclusive); {TIME_HELP}"
     )
-    parser.add_argument(
-        "--to", dest="end", type=parse_time, required=True, help="period end (exclusive)"
-    )
+    add_time_argument(parser, "--to", dest="end", required=True, help="period end (exclusive)")
     parser.add_argument("--tier", help="only tickets of this tier")
     parser.add_argument(
         "--format", choices=FORMATS, default="text", help="output format (default text)"
@@ -36,19 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.end <= args.start:
-        print("--to must be after --from", file=sys.stderr)
-        return 2
+        raise UsageError("--to must be after --from")
     config = load_or_report(args.config)
     if config is None:
         return 1
     if args.tier is not None and config.tier(args.tier) is None:
-        print(f"unknown tier {args.tier!r}", file=sys.stderr)
-        return 2
+        raise UsageError(f"unknown tier {args.tier!r}")
     try:
         conn = connect(config.settings.store)
     except LookupError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+        raise CliError(str(exc)) from None
     try:
         report = build(config, conn, args.start, args.end, args.tier)
     finally:

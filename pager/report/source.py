@@ -15,15 +15,12 @@ the older object format are not reported on.
 
 from __future__ import annotations
 
-import importlib
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, NamedTuple, Protocol, cast
 
-from pager.store.sqlite.codec import field_path
-from pager.store.sqlite.store import path_from_url
+from pager.store.reading import connect, state_field_path
 
 DialectName = Literal["sqlite", "postgresql"]
 
@@ -85,7 +82,7 @@ class Dialect:
 
     def state(self, name: str) -> str:
         """Field ``name`` of the stored ticket state (see the codec's ``field_path``)."""
-        index = int(field_path(name)[2:-1])
+        index = int(state_field_path(name)[2:-1])
         if self.name == "sqlite":
             return f"json_extract(t.state, '$[{index}]')"
         return f"(t.state::jsonb ->> {index})"
@@ -99,32 +96,6 @@ def dialect_of(conn: object) -> Dialect:
     if module.startswith(("psycopg", "pg8000", "asyncpg")):
         return Dialect("postgresql")
     raise ValueError(f"unsupported connection type {module}.{type(conn).__name__}")
-
-
-def connect(url: str) -> Connection:
-    """A read-only connection to the store at ``url`` (the config's ``store``).
-
-    ``sqlite:PATH`` opens the file read-only (the daemon may be running: WAL lets it
-    write meanwhile); ``postgresql://...`` needs the ``psycopg`` package. Raises
-    ``LookupError`` for a store that does not exist or cannot be reached.
-    """
-    if url.startswith(("postgres://", "postgresql://")):
-        try:
-            psycopg = importlib.import_module("psycopg")
-        except ImportError:
-            raise LookupError("a PostgreSQL store needs the psycopg package") from None
-        try:
-            conn: Connection = psycopg.connect(url)
-        except Exception as exc:  # psycopg.Error: the module is imported dynamically
-            raise LookupError(f"cannot connect to {url}: {exc}") from exc
-        return conn
-    path = path_from_url(url)
-    if not path.exists():
-        raise LookupError(f"no store at {path}: has `pager run` ever run with this config?")
-    try:
-        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        raise LookupError(f"cannot open store {path}: {exc}") from exc
 
 
 class TicketRow(NamedTuple):
