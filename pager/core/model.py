@@ -241,6 +241,8 @@ class HttpSettings:
     listen_host: str = "127.0.0.1"
     listen_port: int = 8025
     public_url: str = "http://127.0.0.1:8025"
+    #: The status page's token/password (from ``status_auth_file``); None: page off.
+    status_secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ from pager.daemon.metrics import Metrics
 from pager.daemon.outbox.relay import Relay, Senders
 from pager.daemon.service import CommitInfo, Service
 from pager.store.sqlite.store import Checkpointer, SqliteStore, StoreError, path_from_url
+from pager.web.site import StatusSite
 
 log = logging.getLogger("pager")
 
@@ -131,6 +132,7 @@ class Daemon:
             health=lambda: self._health(bridge, service),
             clock=lambda: datetime.now(UTC),
         )
+        webhooks.mounts.append(StatusSite(service=service, clock=lambda: datetime.now(UTC)).mount)
         self.service, self.relay, self.timers, self.bridge = service, relay, timers, bridge
         self.webhooks = webhooks
 
