@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv mosquitto test lint typecheck pytest demo bench chaos clean
+.PHONY: venv mosquitto browser test lint typecheck pytest demo bench chaos clean
 
 venv: $(STAMP)
 
@@ -19,6 +19,12 @@ mosquitto:
 	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto; }
 
+# Debian's Chromium and its driver, for the status page's browser tests (tests/web);
+# selenium is pointed at both, so nothing is downloaded at test time.
+browser:
+	@{ test -x /usr/bin/chromium && test -x /usr/bin/chromedriver; } || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
 lint: venv
 	$(BIN)/ruff check pager tests bench testkit scripts
 	$(BIN)/ruff format --check pager tests bench testkit scripts
@@ -26,7 +32,7 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-pytest: venv mosquitto
+pytest: venv mosquitto browser
 	$(BIN)/pytest
 
 test: lint typecheck pytest
