@@ -38,6 +38,7 @@ from pager.daemon.events_in import Ingest
 from pager.daemon.metrics import Metrics
 from pager.daemon.outbox.relay import Relay, Senders
 from pager.daemon.service import CommitInfo, Service
+from pager.daemon.shift_notices import ShiftNotices
 from pager.store.sqlite.store import Checkpointer, SqliteStore, StoreError, path_from_url
 from pager.web.site import StatusSite
 
@@ -133,6 +134,7 @@ class Daemon:
             clock=lambda: datetime.now(UTC),
         )
         webhooks.mounts.append(StatusSite(service=service, clock=lambda: datetime.now(UTC)).mount)
+        self.shift_notices = ShiftNotices(service, clock=lambda: datetime.now(UTC))
         self.service, self.relay, self.timers, self.bridge = service, relay, timers, bridge
         self.webhooks = webhooks
 
@@ -171,6 +173,7 @@ class Daemon:
                     group.create_task(self._reloader(), name="reloader"),
                     group.create_task(self._watchdog(), name="watchdog"),
                     group.create_task(self._gauges(service), name="gauges"),
+                    group.create_task(self.shift_notices.run(), name="shift-notices"),
                 ]
                 if await bridge.wait_connected(BROKER_WAIT):
                     log.info("connected to the broker %s", settings.mqtt.url)
@@ -297,6 +300,7 @@ class Daemon:
         self.metrics.reloads.labels("ok").inc()
         self.metrics.config_valid.set(1)
         self.timers.wake()
+        self.shift_notices.wake()
         self.notifier.ready()
         log.info("config reloaded")
         return True

@@ -43,7 +43,7 @@ regions:
 def make_config_dir(tmp: Path, *, secret: bool = True) -> Path:
     """A copy of the shipped example config (secret files and store in ``tmp``)."""
     cfg = tmp / "config"
-    cfg.mkdir()
+    cfg.mkdir(parents=True)
     shutil.copy(REPO / "people.yaml", cfg)
     shutil.copytree(REPO / "rotations", cfg / "rotations")
     shutil.copytree(REPO / "ladders", cfg / "ladders")
