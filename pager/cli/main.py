@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "simulate": "replay events in virtual time and print the timeline",
     "timeline": "what happened to a ticket, from the store",
     "ack": "acknowledge a ticket from the command line",
+    "test-page": "send a marked test page to a person and wait for their confirmation",
 }
 
 DEFAULT_CONFIG_DIR = "/etc/pager"
@@ -29,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pager", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in COMMANDS.items():
-        module = importlib.import_module(f"pager.cli.{name}")
+        module = importlib.import_module(f"pager.cli.{name.replace('-', '_')}")
         cmd = sub.add_parser(name, help=help_text, description=help_text)
         cmd.add_argument(
             "-c",

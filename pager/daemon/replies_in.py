@@ -21,6 +21,7 @@ from pager.core.messages import render
 from pager.core.messages.gsm7 import SINGLE_SEGMENT_SEPTETS, septets, to_gsm7
 from pager.core.model import Config
 from pager.core.replies import Ack, AckAll, Escalate, Help, Unknown, help_text, parse_reply
+from pager.daemon import test_pages
 from pager.daemon.engine import Engine, Result
 from pager.store.sqlite.store import OutboxRow
 
@@ -98,6 +99,8 @@ def _sms_answer(engine: Engine, person: str, body: str, now: datetime) -> str:
         if found is None:
             return _fit(f"No open page {reply.code}.", _open_pages_list(codes))
         ticket_id = found
+    if verb == "ack" and test_pages.is_test(ticket_id):
+        return test_pages.acknowledge(engine.store, ticket_id, person, "sms", now)
     if verb == "ack":
         result = engine.acknowledge(ticket_id, person, "sms", now)
         return _ack_answer(ticket_id, person, result)
@@ -238,6 +241,8 @@ def voice_gather(engine: Engine, token: str, digits: str, now: datetime, public_
     row = _voice_row(engine, token)
     if row is None:
         return _say(VOICE_INACTIVE)
+    if test_pages.is_test(row.ticket_id):
+        return test_pages.voice_gather(engine.store, row, digits, now)
     if not digits:
         return _say(VOICE_NO_KEY)
     ackable = row.kind in render.ACKABLE
@@ -315,6 +320,8 @@ def _answer(engine: Engine, token: str, public_url: str, *, prefix: str) -> str:
     row = _voice_row(engine, token)
     if row is None:
         return _say(VOICE_INACTIVE)
+    if test_pages.is_test(row.ticket_id):
+        return test_pages.voice_twiml(row, token, public_url)
     state = engine.store.get_ticket(row.ticket_id)
     inactive = _inactive_text(engine, row, state)
     if inactive is not None:

@@ -7,7 +7,8 @@ Routes (mounted on the webhook server's app by :meth:`StatusSite.mount`):
 * ``GET /status/ticket/{id}``: one ticket and its timeline (the audit).
 * ``GET|POST /status/login``, ``POST /status/logout``: the password form and its cookie.
 * ``GET /api/oncall``, ``/api/coverage?rotation=&week=``, ``/api/tickets?offset=&limit=``,
-  ``/api/ticket/{id}``: the same data as JSON.
+  ``/api/ticket/{id}``, ``/api/people`` (names and last confirmed test page): the same
+  data as JSON.
 * ``GET /calendar/rotation/{name}.ics?token=T``, ``/calendar/person/{id}.ics?token=T``:
   iCalendar feeds of the shifts from a week back to eight weeks ahead.
 
@@ -40,8 +41,10 @@ from markupsafe import Markup
 
 from pager.cli.schedule import new_calendar, shift_event
 from pager.core import coverage as cov
+from pager.core.ladder.machine import TicketState
 from pager.core.model import Config
 from pager.core.rotation import RotationResolver
+from pager.daemon import test_pages
 from pager.daemon.engine import Engine
 from pager.daemon.service import CommitInfo, Service
 from pager.web import auth, svg, views
@@ -70,6 +73,8 @@ class _Snapshot:
 
     def __init__(self) -> None:
         self.rows: list[views.TicketRow] = []
+        #: person id -> when they last confirmed a test page (None: never).
+        self.tests: dict[str, datetime | None] = {}
         self.read_at = -1e9
         self.config: Config | None = None
         self.dirty = True
@@ -119,6 +124,7 @@ class StatusSite:
         r.add_get("/api/coverage", self._api_coverage, name="api_coverage")
         r.add_get("/api/tickets", self._api_tickets, name="api_tickets")
         r.add_get("/api/ticket/{id}", self._api_ticket, name="api_ticket")
+        r.add_get("/api/people", self._api_people, name="api_people")
         r.add_get("/calendar/rotation/{name}.ics", self._feed_rotation, name="calendar_rotation")
         r.add_get("/calendar/person/{name}.ics", self._feed_person, name="calendar_person")
 
@@ -156,7 +162,13 @@ class StatusSite:
             if self._fresh(config):
                 return snap.rows  # another request refreshed it while this one waited
             snap.dirty = False  # a commit from now on marks it dirty again
-            states = await self._service.db(lambda e: list(e.store.open_tickets()))
+            people = list(config.people)
+
+            def read(engine: Engine) -> tuple[list[TicketState], dict[str, datetime | None]]:
+                tests = {pid: test_pages.last_passed(engine.store, pid) for pid in people}
+                return list(engine.store.open_tickets()), tests
+
+            states, snap.tests = await self._service.db(read)
             snap.rows = views.ticket_rows(config, states)
             snap.read_at, snap.config = time.monotonic(), config
         return snap.rows
@@ -305,11 +317,21 @@ class StatusSite:
             rotation_feeds=[
                 (name, _feed_url(secret, "rotation", name)) for name in config.rotations
             ],
-            person_feeds=[
-                (views.person_name(config, pid), _feed_url(secret, "person", pid))
-                for pid in config.people
-            ],
+            people=self._people(config, secret),
         )
+
+    def _people(self, config: Config, secret: str | None) -> list[dict[str, Any]]:
+        """Everyone: name, last confirmed test page, and (for HTML) their feed URL."""
+        tests = self._snapshot.tests
+        return [
+            {
+                "id": pid,
+                "name": views.person_name(config, pid),
+                "last_test_passed": views.iso(tests.get(pid)),
+                **({"feed": _feed_url(secret, "person", pid)} if secret else {}),
+            }
+            for pid in config.people
+        ]
 
     async def _ticket_data(self, request: web.Request) -> dict[str, Any]:
         ticket_id = request.match_info["id"]
@@ -373,6 +395,12 @@ class StatusSite:
                 ],
             }
         )
+
+    async def _api_people(self, request: web.Request) -> web.Response:
+        self._api_guard(request)
+        await self._rows()
+        config, _ = self._current()
+        return _json({"people": self._people(config, None)})
 
     async def _api_ticket(self, request: web.Request) -> web.Response:
         self._api_guard(request)
