@@ -3,8 +3,9 @@
 Routes (mounted on the webhook server's app by :meth:`StatusSite.mount`):
 
 * ``GET /status`` (``?rotation=NAME&week=2026-W49&page=N``): on call now, the week's
-  coverage picture of one rotation, the open tickets (most urgent first, 200 a page).
+  coverage picture of one rotation, the open tickets (most urgent first, 100 a page).
 * ``GET /status/ticket/{id}``: one ticket and its timeline (the audit).
+* ``GET /status/people``: everyone's calendar feed and last confirmed test page.
 * ``GET|POST /status/login``, ``POST /status/logout``: the password form and its cookie.
 * ``GET /api/oncall``, ``/api/coverage?rotation=&week=``, ``/api/tickets?offset=&limit=``,
   ``/api/ticket/{id}``, ``/api/people`` (names and last confirmed test page): the same
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,18 +41,19 @@ from markupsafe import Markup
 
 from pager.cli.schedule import new_calendar, shift_event
 from pager.core import coverage as cov
-from pager.core.ladder.machine import TicketState
 from pager.core.model import Config
 from pager.core.rotation import RotationResolver
-from pager.daemon import test_pages
 from pager.daemon.engine import Engine
-from pager.daemon.service import CommitInfo, Service
+from pager.daemon.service import Service
 from pager.web import auth, svg, views
+from pager.web.tickets import OpenTickets
 
 HERE = Path(__file__).parent
 #: Seconds between page refreshes (``<meta http-equiv=refresh>``).
 REFRESH = 30
-PAGE_SIZE = 200
+PAGE_SIZE = 100
+#: Regions listed per rotation in the HTML table (all of them in /api/oncall).
+REGIONS_SHOWN = 8
 API_LIMIT = 1000
 #: Calendar feeds cover this much before and after now.
 FEED_BEFORE = timedelta(days=7)
@@ -68,18 +69,6 @@ _HEADERS = {
 }
 
 
-class _Snapshot:
-    """The open tickets, sorted, and when they were read."""
-
-    def __init__(self) -> None:
-        self.rows: list[views.TicketRow] = []
-        #: person id -> when they last confirmed a test page (None: never).
-        self.tests: dict[str, datetime | None] = {}
-        self.read_at = -1e9
-        self.config: Config | None = None
-        self.dirty = True
-
-
 class StatusSite:
     """See the module docstring. ``clock()`` is the only source of ``now``."""
 
@@ -89,33 +78,34 @@ class StatusSite:
         service: Service,
         clock: Callable[[], datetime],
         ticket_refresh: float = 1.0,
-        ticket_max_age: float = 5.0,
+        tests_every: float = 30.0,
     ) -> None:
         self._service = service
         self._clock = clock
-        self._refresh = ticket_refresh
-        self._max_age = ticket_max_age
-        self._snapshot = _Snapshot()
-        self._lock = asyncio.Lock()
+        self.tickets = OpenTickets(service, refresh=ticket_refresh, tests_every=tests_every)
+        self._oncall: tuple[Config, datetime, datetime, list[dict[str, Any]]] | None = None
+        #: The last on-call view and "now" picture, per wall-clock minute they show.
+        self._views: dict[str, tuple[tuple[Any, ...], Any]] = {}
+        #: Bumped whenever a cached computation is replaced (config, on-call facts): part
+        #: of the per-minute keys, so a view never outlives what it was made from.
+        self._generation = 0
         self._config: Config | None = None
         self._resolver: RotationResolver | None = None
         self._coverage: dict[tuple[str, datetime], tuple[cov.Coverage, str]] = {}
+        self._coverage_json: dict[tuple[str, datetime], bytes] = {}
         self._css = (HERE / "static" / "status.css").read_bytes()
         self._jinja = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
+            auto_reload=False,
         )
-        service.on_commit.append(self._on_commit)
-
-    def _on_commit(self, info: CommitInfo) -> None:
-        if info.tickets:
-            self._snapshot.dirty = True
 
     def mount(self, app: web.Application) -> None:
         r = app.router
         r.add_get("/status", self._page, name="status")
         r.add_get("/status/ticket/{id}", self._ticket_page, name="status_ticket")
+        r.add_get("/status/people", self._people_page, name="status_people")
         r.add_get("/status/login", self._login_form, name="status_login")
         r.add_post("/status/login", self._login, name="status_login_post")
         r.add_post("/status/logout", self._logout, name="status_logout")
@@ -134,7 +124,8 @@ class StatusSite:
         config = self._service.policy.config
         if config is not self._config or self._resolver is None:
             self._config, self._resolver = config, RotationResolver(config.rotations)
-            self._coverage = {}
+            self._coverage, self._coverage_json = {}, {}
+            self._generation += 1
         return config, self._resolver
 
     def _secret(self) -> str:
@@ -144,34 +135,30 @@ class StatusSite:
             raise web.HTTPNotFound()
         return secret
 
-    def _fresh(self, config: Config) -> bool:
-        snap = self._snapshot
-        age = time.monotonic() - snap.read_at
-        return (
-            snap.config is config
-            and age < self._max_age
-            and (not snap.dirty or age < self._refresh)
-        )
-
     async def _rows(self) -> list[views.TicketRow]:
         config, _ = self._current()
-        snap = self._snapshot
-        if self._fresh(config):
-            return snap.rows
-        async with self._lock:
-            if self._fresh(config):
-                return snap.rows  # another request refreshed it while this one waited
-            snap.dirty = False  # a commit from now on marks it dirty again
-            people = list(config.people)
+        return await self.tickets.rows(config)
 
-            def read(engine: Engine) -> tuple[list[TicketState], dict[str, datetime | None]]:
-                tests = {pid: test_pages.last_passed(engine.store, pid) for pid in people}
-                return list(engine.store.open_tickets()), tests
+    def _oncall_now(self, config: Config, resolver: RotationResolver, now: datetime) -> Any:
+        """:func:`views.oncall`: the facts computed again only when some answer may have
+        changed, their view (local times, countdowns) once per minute shown."""
+        cached = self._oncall
+        if cached is None or cached[0] is not config or not cached[1] <= now < cached[2]:
+            facts = views.oncall_facts(config, resolver, now)
+            cached = self._oncall = (config, now, views.valid_until(resolver, now), facts)
+        return self._per_minute(
+            "oncall", (id(cached), now), lambda: views.oncall_view(cached[3], now)
+        )
 
-            states, snap.tests = await self._service.db(read)
-            snap.rows = views.ticket_rows(config, states)
-            snap.read_at, snap.config = time.monotonic(), config
-        return snap.rows
+    def _per_minute(self, kind: str, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        """``make()``, kept while ``key`` (its last item an instant, cut to the minute)
+        stays the same: pages show minutes, so one computation serves a minute of loads."""
+        minute = key[-1].replace(second=0, microsecond=0)
+        whole = (*key[:-1], minute)
+        found = self._views.get(kind)
+        if found is None or found[0] != whole:
+            found = self._views[kind] = (whole, make())
+        return found[1]
 
     def _week(self, request: web.Request, now: datetime) -> datetime:
         text = request.query.get("week")
@@ -291,38 +278,94 @@ class StatusSite:
         if rotation is not None:
             data, picture = self._coverage_of(config, resolver, rotation, week)
             if data.start <= now < data.end:  # the "now" line: not cached
-                picture = svg.render(data, _names(config), svg.colours(config.people), now)
+                picture = self._per_minute(
+                    "picture",
+                    (self._generation, rotation, week, now),
+                    lambda: svg.render(data, _names(config), svg.colours(config.people), now),
+                )
         secret = self._secret()
         palette = svg.colours(config.people)
         legend = [
             {"name": views.person_name(config, p), "colour": palette.get(p, "#ccc")}
             for p in (data.people() if data is not None else ())
         ]
+        oncall = self._oncall_html(config, resolver, now)
+        feeds = {name: _feed_url(secret, "rotation", name) for name in config.rotations}
+        oncall_table = self._per_minute(
+            "oncall_table",
+            (self._generation, now),
+            lambda: self._fragment("_oncall.html", oncall=oncall, rotation_feeds=feeds),
+        )
+        pages = max((len(rows) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+        week_label = cov.week_label(week)
+        tickets_table = self._per_minute(
+            "tickets_table",
+            (self.tickets.version, page, rotation, week_label, now),
+            lambda: self._fragment(
+                "_tickets.html",
+                tickets=[views.ticket_json(config, row, now) for row in shown],
+                page=page,
+                pages=pages,
+                rotation=rotation,
+                week=week_label,
+            ),
+        )
         return self._html(
             "status.html",
             now=views.iso(now),
-            oncall=views.oncall(config, resolver, now),
+            oncall_table=oncall_table,
+            tickets_table=tickets_table,
             rotations=list(config.rotations),
             rotation=rotation,
-            week=cov.week_label(week),
+            week=week_label,
             prev_week=cov.week_label(week - cov.WEEK),
             next_week=cov.week_label(week + cov.WEEK),
             coverage=Markup(picture),
             legend=legend,
             gaps=[views.iso(a) for a, _ in data.gaps] if data is not None else [],
-            tickets=[views.ticket_json(config, row, now) for row in shown],
             total=len(rows),
-            page=page,
-            pages=max((len(rows) + PAGE_SIZE - 1) // PAGE_SIZE, 1),
-            rotation_feeds=[
-                (name, _feed_url(secret, "rotation", name)) for name in config.rotations
-            ],
-            people=self._people(config, secret),
+        )
+
+    def _fragment(self, template: str, **context: Any) -> Markup:
+        """A part of a page, rendered once and kept (see :meth:`_per_minute`)."""
+        return Markup(self._jinja.get_template(template).render(**context))
+
+    def _oncall_html(
+        self, config: Config, resolver: RotationResolver, now: datetime
+    ) -> list[dict[str, Any]]:
+        """The on-call view with at most REGIONS_SHOWN regions a rotation (open ones
+        first): a fan-out rotation may have hundreds."""
+        full = self._oncall_now(config, resolver, now)
+
+        def make() -> list[dict[str, Any]]:
+            out = []
+            for entry in full:
+                regions = entry["regions"]
+                ordered = [g for g in regions if g["covers"]] + [
+                    g for g in regions if not g["covers"]
+                ]
+                shown = ordered[:REGIONS_SHOWN]
+                out.append({**entry, "regions": shown, "more": len(regions) - len(shown)})
+            return out
+
+        shown: list[dict[str, Any]] = self._per_minute("oncall_html", (self._generation, now), make)
+        return shown
+
+    async def _people_page(self, request: web.Request) -> web.Response:
+        denied = self._html_guard(request)
+        if denied is not None:
+            return denied
+        await self._rows()
+        config, _ = self._current()
+        return self._html(
+            "people.html",
+            now=views.iso(self._clock()),
+            people=self._people(config, self._secret()),
         )
 
     def _people(self, config: Config, secret: str | None) -> list[dict[str, Any]]:
         """Everyone: name, last confirmed test page, and (for HTML) their feed URL."""
-        tests = self._snapshot.tests
+        tests = self.tickets.tests
         return [
             {
                 "id": pid,
@@ -344,7 +387,7 @@ class StatusSite:
         state, entries = await self._service.db(read)
         if state is None:
             raise web.HTTPNotFound(text=f"no ticket {ticket_id!r}\n")
-        row = views.TicketRow(state, views.rung_name(config, state))
+        row = views.ticket_row(config, state)
         return {
             **views.ticket_json(config, row, now),
             "closed": state.closed,
@@ -364,7 +407,8 @@ class StatusSite:
         self._api_guard(request)
         config, resolver = self._current()
         now = self._clock()
-        return _json({"now": views.iso(now), "rotations": views.oncall(config, resolver, now)})
+        rotations = self._oncall_now(config, resolver, now)
+        return _json({"now": views.iso(now), "rotations": rotations})
 
     async def _api_coverage(self, request: web.Request) -> web.Response:
         self._api_guard(request)
@@ -372,8 +416,17 @@ class StatusSite:
         rotation = self._rotation(request, config)
         if rotation is None:
             raise web.HTTPNotFound(text="no rotations\n")
-        data, _ = self._coverage_of(config, resolver, rotation, self._week(request, self._clock()))
-        return _json({"week": cov.week_label(data.start), **views.coverage_json(config, data)})
+        week = self._week(request, self._clock())
+        body = self._coverage_json.get((rotation, week))
+        if body is None:
+            data, _ = self._coverage_of(config, resolver, rotation, week)
+            doc = {"week": cov.week_label(data.start), **views.coverage_json(config, data)}
+            if len(self._coverage_json) >= 64:
+                self._coverage_json.clear()
+            body = self._coverage_json[(rotation, week)] = json.dumps(doc).encode()
+        return web.Response(
+            body=body, content_type="application/json", headers={"Cache-Control": "no-store"}
+        )
 
     async def _api_tickets(self, request: web.Request) -> web.Response:
         self._api_guard(request)
@@ -385,8 +438,9 @@ class StatusSite:
         rows = await self._rows()
         config, _ = self._current()
         now = self._clock()
-        return _json(
-            {
+
+        def make() -> bytes:
+            doc = {
                 "now": views.iso(now),
                 "total": len(rows),
                 "offset": offset,
@@ -394,6 +448,14 @@ class StatusSite:
                     views.ticket_json(config, r, now) for r in rows[offset : offset + limit]
                 ],
             }
+            return json.dumps(doc).encode()
+
+        # Countdowns show minutes: one rendering serves a minute of requests.
+        body = self._per_minute(
+            "api_tickets", (self._generation, self.tickets.version, offset, limit, now), make
+        )
+        return web.Response(
+            body=body, content_type="application/json", headers={"Cache-Control": "no-store"}
         )
 
     async def _api_people(self, request: web.Request) -> web.Response:

@@ -69,8 +69,9 @@ def _person(config: Config, person: str | None) -> dict[str, Any] | None:
 # --- on call now ----------------------------------------------------------------------
 
 
-def oncall(config: Config, resolver: RotationResolver, now: datetime) -> list[dict[str, Any]]:
-    """Every rotation: who takes pages, each region's member and local time, next handoff."""
+def oncall_facts(config: Config, resolver: RotationResolver, now: datetime) -> list[dict[str, Any]]:
+    """Every rotation: who takes pages, each region's member, the next handoff and who
+    takes over (instants as datetimes; :func:`oncall_view` makes them JSON)."""
     out: list[dict[str, Any]] = []
     for name, rotation in config.rotations.items():
         answer = resolver.oncall(name, now)
@@ -78,14 +79,11 @@ def oncall(config: Config, resolver: RotationResolver, now: datetime) -> list[di
         after = resolver.oncall(name, change) if change is not None else None
         regions = []
         for region in rotation.regions:
-            tz = zone(region.timezone)
             member = resolver.oncall_in_region(name, region.name, now)
-            local = now.astimezone(tz)
             regions.append(
                 {
                     "region": region.name,
                     "timezone": region.timezone,
-                    "local_time": local.strftime("%a %H:%M ") + (local.tzname() or ""),
                     "covers": resolver.covers(name, region.name, now),
                     "person": _person(config, member.person),
                     "override": member.source == "override",
@@ -98,14 +96,51 @@ def oncall(config: Config, resolver: RotationResolver, now: datetime) -> list[di
                 "region": answer.region,
                 "source": answer.source,
                 "override": answer.source == "override",
-                "next_handoff": iso(change),
-                "next_handoff_in": countdown(change, now) if change is not None else None,
+                "next_handoff": change,
                 "next_person": _person(config, after.person) if after is not None else None,
                 "next_source": after.source if after is not None else None,
                 "regions": regions,
             }
         )
     return out
+
+
+def valid_until(resolver: RotationResolver, now: datetime) -> datetime:
+    """Until when :func:`oncall_facts` at ``now`` stay true: the earliest instant where
+    any rotation's answer, region coverage or member may change."""
+    found = now + timedelta(minutes=10)
+    for name in resolver.rotations:
+        change = resolver.next_change(name, now)
+        if change is not None and change < found:
+            found = change
+    return found
+
+
+def oncall_view(facts: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """``facts`` for ``now``: regions' local times, the handoff's countdown, JSON instants."""
+    out = []
+    for fact in facts:
+        change = fact["next_handoff"]
+        regions = []
+        for region in fact["regions"]:
+            local = now.astimezone(zone(region["timezone"]))
+            regions.append(
+                {**region, "local_time": local.strftime("%a %H:%M ") + (local.tzname() or "")}
+            )
+        out.append(
+            {
+                **fact,
+                "next_handoff": iso(change),
+                "next_handoff_in": countdown(change, now) if change is not None else None,
+                "regions": regions,
+            }
+        )
+    return out
+
+
+def oncall(config: Config, resolver: RotationResolver, now: datetime) -> list[dict[str, Any]]:
+    """Who is on call at ``now``, every rotation (JSON-ready)."""
+    return oncall_view(oncall_facts(config, resolver, now), now)
 
 
 # --- coverage -------------------------------------------------------------------------
@@ -159,18 +194,23 @@ def coverage_json(config: Config, cov: Coverage) -> dict[str, Any]:
 # --- tickets --------------------------------------------------------------------------
 
 
+_FAR = datetime.max.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class TicketRow:
-    """One open ticket, ready for the list (sorted once per snapshot of the store)."""
+    """One open ticket, ready for the list, with its place in it (``key``, ascending:
+    breached first, then by nearest clock, then severity)."""
 
     state: TicketState
     rung_name: str | None
+    key: tuple[bool, datetime, int, str]
 
-    def due(self) -> datetime | None:
-        """The nearer of the open clocks (respond-by until responded, then status-due)."""
-        s = self.state
-        clocks = [c for c in (None if s.responded else s.respond_by, s.status_due) if c]
-        return min(clocks) if clocks else None
+
+def due(state: TicketState) -> datetime | None:
+    """The nearer of the open clocks (respond-by until responded, then status-due)."""
+    clocks = [c for c in (None if state.responded else state.respond_by, state.status_due) if c]
+    return min(clocks) if clocks else None
 
 
 def rung_name(config: Config, state: TicketState) -> str | None:
@@ -183,14 +223,18 @@ def rung_name(config: Config, state: TicketState) -> str | None:
     return rungs[state.rung - 1].name if state.rung <= len(rungs) else None
 
 
+def ticket_row(config: Config, state: TicketState) -> TicketRow:
+    key = (not state.breached, due(state) or _FAR, state.severity, state.ticket_id)
+    return TicketRow(state, rung_name(config, state), key)
+
+
 def ticket_rows(config: Config, states: Iterable[TicketState]) -> list[TicketRow]:
-    """Open tickets, most urgent first: breached, then by nearest clock, then severity."""
-    far = datetime.max.replace(tzinfo=UTC)
-    rows = [TicketRow(s, rung_name(config, s)) for s in states]
-    rows.sort(
-        key=lambda r: (not r.state.breached, r.due() or far, r.state.severity, r.state.ticket_id)
-    )
-    return rows
+    """Open tickets, most urgent first (see :class:`TicketRow`)."""
+    return sort_rows([ticket_row(config, s) for s in states])
+
+
+def sort_rows(rows: Iterable[TicketRow]) -> list[TicketRow]:
+    return sorted(rows, key=lambda row: row.key)
 
 
 def ticket_json(config: Config, row: TicketRow, now: datetime) -> dict[str, Any]:

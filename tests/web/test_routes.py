@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -9,14 +10,27 @@ from pathlib import Path
 import icalendar
 from aiohttp.test_utils import TestClient, TestServer
 
+from pager.core.events import parse_event
+from pager.core.policy import Policy
+from pager.daemon.engine import Engine
 from pager.daemon.service import Service
+from pager.store.sqlite.store import SqliteStore
 from pager.web import auth
 from tests.web.conftest import Client
-from tests.web.rig import NOW, SECRET, Clock, build, load, make_config_dir, open_ticket
+from tests.web.rig import (
+    NOW,
+    SECRET,
+    Clock,
+    build,
+    load,
+    make_config_dir,
+    open_ticket,
+    opened,
+)
 
 BEARER = {"Authorization": f"Bearer {SECRET}"}
-HTML_ROUTES = ["/status", "/status/ticket/T-1"]
-API_ROUTES = ["/api/oncall", "/api/coverage", "/api/tickets", "/api/ticket/T-1"]
+HTML_ROUTES = ["/status", "/status/ticket/T-1", "/status/people"]
+API_ROUTES = ["/api/oncall", "/api/coverage", "/api/tickets", "/api/ticket/T-1", "/api/people"]
 #: What must never leave the server: the example people's phone numbers and emails.
 PEOPLE = (Path(__file__).resolve().parents[2] / "people.yaml").read_text()
 SECRETS = re.findall(r'phone: "([^"]+)"', PEOPLE) + re.findall(r"email: (\S+)", PEOPLE)
@@ -204,3 +218,36 @@ async def test_webhook_rules_unchanged_with_the_page_on(rig: tuple[Client, Servi
     response = await client.post("/twilio/sms", data={"From": "+1", "Body": "x"}, headers=BEARER)
     assert response.status == 403
     assert (await client.get("/healthz")).status == 200
+
+
+async def test_ticket_list_follows_commits_and_other_processes(
+    rig: tuple[Client, Service], tmp_path: Path
+) -> None:
+    client, service = rig
+
+    async def listed() -> list[str]:
+        body = await (await client.get("/api/tickets", headers=BEARER)).json()
+        return [t["id"] for t in body["tickets"]]
+
+    assert await listed() == []  # the first read: the whole store
+    await open_ticket(service, "T-1")
+    await open_ticket(service, "T-2", severity=2)
+    assert await listed() == ["T-1", "T-2"]  # through the commit hook: nearest clock first
+    closed = (
+        '{"event_id": "T-1-close", "ticket_id": "T-1", "type": "closed",'
+        ' "at": "2026-12-02T10:00:00Z"}'
+    )
+    assert (await service.ingest(parse_event(closed), NOW, closed)).status == "applied"
+    assert await listed() == ["T-2"]
+    # Another process (like `pager ack`) commits to the same store: seen via data_version.
+    other = SqliteStore(service.store.path)
+    engine = Engine(other, Policy(load(make_config_dir(tmp_path / "other"))))
+    with other.transaction():
+        payload = opened("T-3", severity=3)
+        engine.ingest(parse_event(payload), NOW, payload)
+    other.close()
+    for _ in range(50):  # looked at every 2 s while the page is used
+        if "T-3" in await listed():
+            break
+        await asyncio.sleep(0.1)
+    assert await listed() == ["T-2", "T-3"]

@@ -1,0 +1,123 @@
+"""The open tickets the status page lists, kept current without re-reading the store.
+
+Read in full once (and again after a config reload, or when another process, e.g.
+``pager ack``, committed to the store: SQLite's ``data_version``, looked at every
+``check_every`` seconds while the page is used); from then on every ticket the daemon
+changes arrives through the service's commit hook (:class:`~pager.daemon.service.CommitInfo`
+holds each changed ticket's new state), so a page load costs the store thread nothing
+and the paging path keeps its latency. The sorted list is rebuilt at most once per
+``refresh`` seconds while tickets change.
+
+Also kept: when each person last confirmed a test page (read every ``tests_every``
+seconds while the page is used; a confirmation commits no ticket).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+
+from pager.core.ladder.machine import TicketState
+from pager.core.model import Config
+from pager.daemon import test_pages
+from pager.daemon.engine import Engine
+from pager.daemon.service import CommitInfo, Service
+from pager.web import views
+
+_NEVER = -1e18
+
+
+class OpenTickets:
+    def __init__(
+        self,
+        service: Service,
+        *,
+        refresh: float = 1.0,
+        check_every: float = 2.0,
+        tests_every: float = 30.0,
+    ) -> None:
+        self._service = service
+        self._refresh = refresh
+        self._check_every = check_every
+        self._tests_every = tests_every
+        self._by_id: dict[str, views.TicketRow] = {}
+        self._config: Config | None = None
+        self._version: int | None = None
+        self._sorted: list[views.TicketRow] = []
+        self._sorted_at = _NEVER
+        self._checked_at = _NEVER
+        self._tests_at = _NEVER
+        self._changed = True
+        self._loading: list[dict[str, TicketState]] | None = None
+        self._lock = asyncio.Lock()
+        #: Bumped each time the sorted list is rebuilt (a key for cached renderings).
+        self.version = 0
+        #: person id -> when they last confirmed a test page (None: never).
+        self.tests: dict[str, datetime | None] = {}
+        service.on_commit.append(self._on_commit)
+
+    def _on_commit(self, info: CommitInfo) -> None:
+        if not info.tickets:
+            return
+        if self._loading is not None:  # a full read is under way: apply after it
+            self._loading.append(dict(info.tickets))
+        elif self._config is not None:
+            self._apply(self._config, info.tickets)
+
+    def _apply(self, config: Config, tickets: dict[str, TicketState]) -> None:
+        for ticket_id, state in tickets.items():
+            if state.closed:
+                self._by_id.pop(ticket_id, None)
+            else:
+                self._by_id[ticket_id] = views.ticket_row(config, state)
+        self._changed = True
+
+    async def rows(self, config: Config) -> list[views.TicketRow]:
+        """The open tickets, most urgent first, as of at most ``refresh`` seconds ago."""
+        now = time.monotonic()
+        async with self._lock:
+            if config is not self._config:
+                await self._load(config)
+            elif now - self._checked_at >= self._check_every:
+                self._checked_at = now
+                version = await self._service.db(lambda e: e.store.data_version())
+                if version != self._version:
+                    await self._load(config)
+            if now - self._tests_at >= self._tests_every:
+                await self._read_tests(config)
+            if self._changed and now - self._sorted_at >= self._refresh:
+                self._sorted = views.sort_rows(self._by_id.values())
+                self._sorted_at, self._changed = now, False
+                self.version += 1
+        return self._sorted
+
+    async def _load(self, config: Config) -> None:
+        def read(engine: Engine) -> tuple[list[TicketState], int]:
+            return list(engine.store.open_tickets()), engine.store.data_version()
+
+        self._loading = []
+        try:
+            states, version = await self._service.db(read)
+        finally:
+            pending, self._loading = self._loading, None
+        self._config, self._version = config, version
+        self._by_id = {s.ticket_id: views.ticket_row(config, s) for s in states}
+        for tickets in pending:
+            self._apply(config, tickets)
+        self._changed, self._sorted_at = True, _NEVER
+        self._checked_at = time.monotonic()
+
+    async def _read_tests(self, config: Config) -> None:
+        people = list(config.people)
+
+        def read(engine: Engine) -> dict[str, datetime | None]:
+            return {pid: test_pages.last_passed(engine.store, pid) for pid in people}
+
+        self.tests = await self._service.db(read)
+        self._tests_at = time.monotonic()
+
+    def stale(self) -> None:
+        """Read everything again at the next request (tests; a test page confirmed)."""
+        self._config = None
+        self._tests_at = _NEVER
