@@ -10,7 +10,7 @@ Two phases of ``SECONDS`` each, events published open loop at 100/s:
 
 1. events only: event -> first Twilio request latency (the paging path's baseline);
 2. the same while one client loads ``/status``, ``/api/tickets``, ``/api/oncall`` and
-   ``/api/coverage`` in turn, as fast as they answer (closed loop, one at a time, with
+   ``/api/coverage`` in turn, ``READS_PER_S`` requests a second (one at a time, with
    ``Authorization: Bearer``): each route's latency, and the paging latency again.
 """
 
@@ -47,6 +47,9 @@ PEOPLE = 300
 TICKETS = 10_000
 ROTATIONS = 50
 RATE = 100
+#: Page and JSON requests per second during the loaded phase (routes in turn): as if
+#: 600 people kept the page open (it refreshes every 30 s), 20 times the realistic load.
+READS_PER_S = 20
 TARGET_MS = 50.0
 SECRET = "bench-status-secret"
 ROUTES = ("/status", "/api/tickets", "/api/oncall", "/api/coverage")
@@ -88,9 +91,12 @@ async def _phase(parts: Stack, *, first: int, seconds: float, load: bool) -> dic
         headers = {"Authorization": f"Bearer {SECRET}"}
         async with aiohttp.ClientSession(headers=headers) as session:
             i = 0
+            begin = time.monotonic()
             while not done.is_set():
                 route = ROUTES[i % len(ROUTES)]
                 i += 1
+                # Open loop: request i is due at begin + i / READS_PER_S.
+                await asyncio.sleep(max(begin + i / READS_PER_S - time.monotonic(), 0.0))
                 started = time.monotonic()
                 async with session.get(base + route) as response:
                     await response.read()
@@ -178,9 +184,10 @@ def status_page(opts: Options) -> Outcome:
         },
         notes=[
             "route latency: request sent -> body read by an aiohttp client in the bench"
-            " process, one request at a time, routes in turn, while 100 events/s are published",
-            "/status renders the 200 most urgent tickets of the snapshot (the page paginates);"
-            " /api/tickets returns 200 by default",
+            f" process, {READS_PER_S} requests/s, one at a time, routes in turn, while"
+            f" {RATE} events/s are published",
+            "/status lists the 100 most urgent tickets (the page paginates); /api/tickets"
+            " returns 100 by default",
         ],
     )
 

@@ -273,22 +273,34 @@ class StatusSite:
             raise web.HTTPBadRequest(text="page must be a number\n") from None
         rows = await self._rows()
         shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-        picture = ""
-        data = None
-        if rotation is not None:
-            data, picture = self._coverage_of(config, resolver, rotation, week)
-            if data.start <= now < data.end:  # the "now" line: not cached
-                picture = self._per_minute(
-                    "picture",
-                    (self._generation, rotation, week, now),
-                    lambda: svg.render(data, _names(config), svg.colours(config.people), now),
-                )
+        week_label = cov.week_label(week)
+
+        def coverage_section() -> Markup:
+            picture, data = "", None
+            if rotation is not None:
+                data, picture = self._coverage_of(config, resolver, rotation, week)
+                if data.start <= now < data.end:  # with the "now" line
+                    picture = svg.render(data, _names(config), svg.colours(config.people), now)
+            palette = svg.colours(config.people)
+            return self._fragment(
+                "_coverage.html",
+                rotations=list(config.rotations),
+                rotation=rotation,
+                week=week_label,
+                prev_week=cov.week_label(week - cov.WEEK),
+                next_week=cov.week_label(week + cov.WEEK),
+                coverage=Markup(picture),
+                legend=[
+                    {"name": views.person_name(config, p), "colour": palette.get(p, "#ccc")}
+                    for p in (data.people() if data is not None else ())
+                ],
+                gaps=[views.iso(a) for a, _ in data.gaps] if data is not None else [],
+            )
+
+        covered = self._per_minute(
+            "coverage_section", (self._generation, rotation, week, now), coverage_section
+        )
         secret = self._secret()
-        palette = svg.colours(config.people)
-        legend = [
-            {"name": views.person_name(config, p), "colour": palette.get(p, "#ccc")}
-            for p in (data.people() if data is not None else ())
-        ]
         oncall = self._oncall_html(config, resolver, now)
         feeds = {name: _feed_url(secret, "rotation", name) for name in config.rotations}
         oncall_table = self._per_minute(
@@ -297,7 +309,6 @@ class StatusSite:
             lambda: self._fragment("_oncall.html", oncall=oncall, rotation_feeds=feeds),
         )
         pages = max((len(rows) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-        week_label = cov.week_label(week)
         tickets_table = self._per_minute(
             "tickets_table",
             (self.tickets.version, page, rotation, week_label, now),
@@ -315,14 +326,7 @@ class StatusSite:
             now=views.iso(now),
             oncall_table=oncall_table,
             tickets_table=tickets_table,
-            rotations=list(config.rotations),
-            rotation=rotation,
-            week=week_label,
-            prev_week=cov.week_label(week - cov.WEEK),
-            next_week=cov.week_label(week + cov.WEEK),
-            coverage=Markup(picture),
-            legend=legend,
-            gaps=[views.iso(a) for a, _ in data.gaps] if data is not None else [],
+            coverage_section=covered,
             total=len(rows),
         )
 
