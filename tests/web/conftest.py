@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from pager.daemon.service import Service
+from tests.e2e.conftest import make_rig  # noqa: F401  (the e2e rig, for tests/web/test_daemon.py)
 from tests.web.rig import Clock, build, load, make_config_dir
 
 Client = TestClient[web.Request, web.Application]
