@@ -37,7 +37,11 @@ def chromium(width: int = 1400, height: int = 1000) -> webdriver.Chrome:
         f"--window-size={width},{height}",
     ):
         options.add_argument(arg)
-    return webdriver.Chrome(service=DriverService(CHROMEDRIVER), options=options)
+    driver = webdriver.Chrome(service=DriverService(CHROMEDRIVER), options=options)
+    # A form post's click may return before the next page has loaded: element lookups
+    # wait for it (up to 10 s) instead of failing at once.
+    driver.implicitly_wait(10)
+    return driver
 
 
 class ThreadedApp:

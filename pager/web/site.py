@@ -21,9 +21,10 @@ No phone number or email address is ever part of a response (see :mod:`pager.web
 
 Everything reads the config current at the request (a reload takes effect at once), its
 own :class:`~pager.core.rotation.RotationResolver` (resolvers are not thread-safe and the
-engine's lives on the store thread), and a snapshot of the open tickets read through
-:meth:`pager.daemon.service.Service.db` at most once per ``ticket_refresh`` seconds while
-tickets change, so a page costs the store thread little however often it is loaded.
+engine's lives on the store thread), and the open tickets kept current from the daemon's
+commits (:mod:`pager.web.tickets`), so a page costs the store thread nothing however
+often it is loaded. Parts of pages and JSON are kept per minute shown (countdowns show
+minutes).
 """
 
 from __future__ import annotations
@@ -77,12 +78,11 @@ class StatusSite:
         *,
         service: Service,
         clock: Callable[[], datetime],
-        ticket_refresh: float = 1.0,
         tests_every: float = 30.0,
     ) -> None:
         self._service = service
         self._clock = clock
-        self.tickets = OpenTickets(service, refresh=ticket_refresh, tests_every=tests_every)
+        self.tickets = OpenTickets(service, tests_every=tests_every)
         self._oncall: tuple[Config, datetime, datetime, list[dict[str, Any]]] | None = None
         #: The last on-call view and "now" picture, per wall-clock minute they show.
         self._views: dict[str, tuple[tuple[Any, ...], Any]] = {}

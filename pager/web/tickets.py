@@ -5,8 +5,8 @@ Read in full once (and again after a config reload, or when another process, e.g
 ``check_every`` seconds while the page is used); from then on every ticket the daemon
 changes arrives through the service's commit hook (:class:`~pager.daemon.service.CommitInfo`
 holds each changed ticket's new state), so a page load costs the store thread nothing
-and the paging path keeps its latency. The sorted list is rebuilt at most once per
-``refresh`` seconds while tickets change.
+and the paging path keeps its latency. The list stays sorted as changes arrive (a binary
+search and a list insertion per changed ticket, never a full sort).
 
 Also kept: when each person last confirmed a test page (read every ``tests_every``
 seconds while the page is used; a confirmation commits no ticket).
@@ -15,6 +15,8 @@ seconds while the page is used; a confirmation commits no ticket).
 from __future__ import annotations
 
 import asyncio
+import bisect
+import operator
 import time
 from datetime import datetime
 
@@ -26,6 +28,7 @@ from pager.daemon.service import CommitInfo, Service
 from pager.web import views
 
 _NEVER = -1e18
+_key = operator.attrgetter("key")
 
 
 class OpenTickets:
@@ -33,25 +36,21 @@ class OpenTickets:
         self,
         service: Service,
         *,
-        refresh: float = 1.0,
         check_every: float = 2.0,
         tests_every: float = 30.0,
     ) -> None:
         self._service = service
-        self._refresh = refresh
         self._check_every = check_every
         self._tests_every = tests_every
         self._by_id: dict[str, views.TicketRow] = {}
         self._config: Config | None = None
         self._version: int | None = None
         self._sorted: list[views.TicketRow] = []
-        self._sorted_at = _NEVER
         self._checked_at = _NEVER
         self._tests_at = _NEVER
-        self._changed = True
         self._loading: list[dict[str, TicketState]] | None = None
         self._lock = asyncio.Lock()
-        #: Bumped each time the sorted list is rebuilt (a key for cached renderings).
+        #: Bumped whenever the list changes (a key for cached renderings).
         self.version = 0
         #: person id -> when they last confirmed a test page (None: never).
         self.tests: dict[str, datetime | None] = {}
@@ -66,15 +65,19 @@ class OpenTickets:
             self._apply(self._config, info.tickets)
 
     def _apply(self, config: Config, tickets: dict[str, TicketState]) -> None:
+        rows = self._sorted
         for ticket_id, state in tickets.items():
-            if state.closed:
-                self._by_id.pop(ticket_id, None)
-            else:
-                self._by_id[ticket_id] = views.ticket_row(config, state)
-        self._changed = True
+            old = self._by_id.pop(ticket_id, None)
+            if old is not None:  # keys are unique (the ticket id is part of them)
+                del rows[bisect.bisect_left(rows, old.key, key=_key)]
+            if not state.closed:
+                row = self._by_id[ticket_id] = views.ticket_row(config, state)
+                bisect.insort(rows, row, key=_key)
+        self.version += 1
 
     async def rows(self, config: Config) -> list[views.TicketRow]:
-        """The open tickets, most urgent first, as of at most ``refresh`` seconds ago."""
+        """The open tickets, most urgent first (the live list: do not keep it across an
+        ``await``)."""
         now = time.monotonic()
         async with self._lock:
             if config is not self._config:
@@ -86,10 +89,6 @@ class OpenTickets:
                     await self._load(config)
             if now - self._tests_at >= self._tests_every:
                 await self._read_tests(config)
-            if self._changed and now - self._sorted_at >= self._refresh:
-                self._sorted = views.sort_rows(self._by_id.values())
-                self._sorted_at, self._changed = now, False
-                self.version += 1
         return self._sorted
 
     async def _load(self, config: Config) -> None:
@@ -103,9 +102,10 @@ class OpenTickets:
             pending, self._loading = self._loading, None
         self._config, self._version = config, version
         self._by_id = {s.ticket_id: views.ticket_row(config, s) for s in states}
+        self._sorted = views.sort_rows(self._by_id.values())
+        self.version += 1
         for tickets in pending:
             self._apply(config, tickets)
-        self._changed, self._sorted_at = True, _NEVER
         self._checked_at = time.monotonic()
 
     async def _read_tests(self, config: Config) -> None:

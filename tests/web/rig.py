@@ -83,7 +83,7 @@ def build(config: Config, store_path: Path, clock: Clock) -> tuple[Service, Webh
         health=lambda: (True, "ok"),
         clock=clock,
     )
-    site = StatusSite(service=service, clock=clock, ticket_refresh=0.0, tests_every=0.0)
+    site = StatusSite(service=service, clock=clock, tests_every=0.0)
     server.mounts.append(site.mount)
     return service, server
 

@@ -65,6 +65,7 @@ def login(browser: webdriver.Chrome, site: Site, path: str = "/status") -> None:
     assert browser.find_elements(By.CSS_SELECTOR, "form.login")
     browser.find_element(By.NAME, "password").send_keys(SECRET)
     browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    browser.find_element(By.ID, "oncall")  # waits for the status page to load
 
 
 def test_without_the_password_the_page_is_refused(browser: webdriver.Chrome, site: Site) -> None:
@@ -76,6 +77,7 @@ def test_without_the_password_the_page_is_refused(browser: webdriver.Chrome, sit
     browser.find_element(By.NAME, "password").send_keys("wrong")
     browser.find_element(By.CSS_SELECTOR, "form.login button").click()
     assert browser.find_element(By.CSS_SELECTOR, "p.error").text == "Wrong password."
+    assert browser.title == "pager: sign in"
     browser.get(site.app.url + "/api/tickets")
     assert "unauthorized" in browser.page_source
 
@@ -102,7 +104,7 @@ def test_page_shows_oncall_coverage_and_updates(browser: webdriver.Chrome, site:
     segments = svg.find_elements(By.CSS_SELECTOR, "g.lane[data-region=office] rect.seg")
     assert len(segments) == 5
     assert {s.get_attribute("data-person") for s in segments} == {"dung"}
-    assert "No open tickets." in browser.page_source
+    assert browser.find_element(By.XPATH, "//p[text()='No open tickets.']")
     # An event arrives: the next load lists the ticket.
     site.open("T-77", summary="checkout failing")
     browser.refresh()
