@@ -93,6 +93,7 @@ class StatusSite:
         self._resolver: RotationResolver | None = None
         self._coverage: dict[tuple[str, datetime], tuple[cov.Coverage, str]] = {}
         self._coverage_json: dict[tuple[str, datetime], bytes] = {}
+        self._rows_html: dict[str, tuple[views.TicketRow, datetime, Markup]] = {}
         self._css = (HERE / "static" / "status.css").read_bytes()
         self._jinja = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -314,7 +315,7 @@ class StatusSite:
             (self.tickets.version, page, rotation, week_label, now),
             lambda: self._fragment(
                 "_tickets.html",
-                tickets=[views.ticket_json(config, row, now) for row in shown],
+                rows=[self._row_html(config, row, now) for row in shown],
                 page=page,
                 pages=pages,
                 rotation=rotation,
@@ -329,6 +330,19 @@ class StatusSite:
             coverage_section=covered,
             total=len(rows),
         )
+
+    def _row_html(self, config: Config, row: views.TicketRow, now: datetime) -> Markup:
+        """One ticket's table row, kept until the ticket changes or the minute shown does
+        (at 100 events a second the list changes all the time, its rows seldom)."""
+        minute = now.replace(second=0, microsecond=0)
+        found = self._rows_html.get(row.state.ticket_id)
+        if found is not None and found[0] is row and found[1] == minute:
+            return found[2]
+        html = self._fragment("_ticket_row.html", t=views.ticket_json(config, row, now))
+        if len(self._rows_html) >= 4 * PAGE_SIZE:
+            self._rows_html.clear()
+        self._rows_html[row.state.ticket_id] = (row, minute, html)
+        return html
 
     def _fragment(self, template: str, **context: Any) -> Markup:
         """A part of a page, rendered once and kept (see :meth:`_per_minute`)."""
