@@ -1,12 +1,13 @@
 """The open tickets the status page lists, kept current without re-reading the store.
 
-Read in full once (and again after a config reload, or when another process, e.g.
-``pager ack``, committed to the store: SQLite's ``data_version``, looked at every
-``check_every`` seconds while the page is used); from then on every ticket the daemon
-changes arrives through the service's commit hook (:class:`~pager.daemon.service.CommitInfo`
-holds each changed ticket's new state), so a page load costs the store thread nothing
-and the paging path keeps its latency. The list stays sorted as changes arrive (a binary
-search and a list insertion per changed ticket, never a full sort).
+Read in full once, through a connection of its own in a worker thread (and again when
+another process, e.g. ``pager ack``, committed to the store: SQLite's ``data_version``,
+looked at every ``check_every`` seconds while the page is used); from then on every
+ticket the daemon changes arrives through the service's commit hook
+(:class:`~pager.daemon.service.CommitInfo` holds each changed ticket's new state), so a
+page load costs the store thread nothing and the paging path keeps its latency. The list
+stays sorted as changes arrive (a binary search and a list insertion per changed ticket,
+never a full sort). A config reload only looks the rung names up again.
 
 Also kept: when each person last confirmed a test page (read every ``tests_every``
 seconds while the page is used; a confirmation commits no ticket).
@@ -19,12 +20,14 @@ import bisect
 import operator
 import time
 from datetime import datetime
+from pathlib import Path
 
 from pager.core.ladder.machine import TicketState
 from pager.core.model import Config
 from pager.daemon import test_pages
 from pager.daemon.engine import Engine
 from pager.daemon.service import CommitInfo, Service
+from pager.store.sqlite.store import SqliteStore
 from pager.web import views
 
 _NEVER = -1e18
@@ -80,8 +83,10 @@ class OpenTickets:
         ``await``)."""
         now = time.monotonic()
         async with self._lock:
-            if config is not self._config:
+            if self._config is None:
                 await self._load(config)
+            elif config is not self._config:
+                self._rebuild(config)
             elif now - self._checked_at >= self._check_every:
                 self._checked_at = now
                 version = await self._service.db(lambda e: e.store.data_version())
@@ -92,21 +97,31 @@ class OpenTickets:
         return self._sorted
 
     async def _load(self, config: Config) -> None:
-        def read(engine: Engine) -> tuple[list[TicketState], int]:
-            return list(engine.store.open_tickets()), engine.store.data_version()
-
         self._loading = []
         try:
-            states, version = await self._service.db(read)
+            # The store connection's own data_version, taken first: a commit by another
+            # process after it is seen again at the next check (one read too many at worst).
+            version = await self._service.db(lambda e: e.store.data_version())
+            states = await asyncio.to_thread(_read_open_tickets, self._service.store.path)
+            if states is None:  # no second connection possible: on the store thread
+                states = await self._service.db(lambda e: list(e.store.open_tickets()))
         finally:
             pending, self._loading = self._loading, None
         self._config, self._version = config, version
         self._by_id = {s.ticket_id: views.ticket_row(config, s) for s in states}
         self._sorted = views.sort_rows(self._by_id.values())
         self.version += 1
+        # Changes committed meanwhile, in commit order: each ticket ends at its latest.
         for tickets in pending:
             self._apply(config, tickets)
         self._checked_at = time.monotonic()
+
+    def _rebuild(self, config: Config) -> None:
+        """A reloaded config: the same tickets, their rung names looked up again."""
+        self._config = config
+        self._by_id = {tid: views.ticket_row(config, r.state) for tid, r in self._by_id.items()}
+        self._sorted = views.sort_rows(self._by_id.values())
+        self.version += 1
 
     async def _read_tests(self, config: Config) -> None:
         people = list(config.people)
@@ -117,7 +132,15 @@ class OpenTickets:
         self.tests = await self._service.db(read)
         self._tests_at = time.monotonic()
 
-    def stale(self) -> None:
-        """Read everything again at the next request (tests; a test page confirmed)."""
-        self._config = None
-        self._tests_at = _NEVER
+
+def _read_open_tickets(path: Path) -> list[TicketState] | None:
+    """The open tickets through a connection of this thread's own (a worker thread):
+    reading thousands of them does not hold up the daemon's store thread. None for an
+    in-memory store, which no second connection can see."""
+    if str(path) == ":memory:" or not path.exists():
+        return None
+    store = SqliteStore(path)
+    try:
+        return list(store.open_tickets())
+    finally:
+        store.close()
