@@ -46,6 +46,17 @@ def test_sms_test_page_is_confirmed_by_its_code(tmp_path: Path) -> None:
     store.close()
 
 
+def test_ack_all_confirms_a_test_page_too(tmp_path: Path) -> None:
+    config = load(make_config_dir(tmp_path))
+    store = SqliteStore(tmp_path / "pager.db")
+    engine = Engine(store, Policy(config))
+    with store.transaction():
+        test_pages.queue(store, config, "ana", "sms", NOW)
+        assert replies_in.handle_sms(engine, "ana", "ack all", NOW) == test_pages.ACK_TEXT
+    assert test_pages.last_passed(store, "ana") == NOW
+    store.close()
+
+
 def test_voice_test_page_is_confirmed_by_key_4(tmp_path: Path) -> None:
     config = load(make_config_dir(tmp_path))
     store = SqliteStore(tmp_path / "pager.db")
