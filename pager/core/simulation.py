@@ -1,6 +1,6 @@
 """Replay ticket events through the pure core under a virtual clock.
 
-The same :func:`pager.core.ladder.machine.step` the daemon runs, with time that jumps from one
+The same :func:`pager.core.ladder.step` the daemon runs, with time that jumps from one
 event or deadline to the next instead of passing. Events are applied in the order given;
 an event's virtual time is ``max(clock, event.at)`` (an out-of-order event is applied at
 once, as the daemon would). Before each event every deadline earlier than it fires.
@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pager.core.events import TicketEvent, format_instant
-from pager.core.ladder.machine import (
+from pager.core.ladder import (
     EventInput,
     Input,
     Notify,

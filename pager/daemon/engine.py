@@ -1,7 +1,7 @@
 """The engine: inputs -> pure core -> one store transaction.
 
 Each public method takes ``now`` and runs one input through
-:func:`pager.core.ladder.machine.step`, then writes, in the caller's transaction, everything the
+:func:`pager.core.ladder.step`, then writes, in the caller's transaction, everything the
 step decided: the new state and its next deadline, outbox rows for the notifications
 (rendered, with reply codes), freed codes, cancelled unsent pages, and the audit log.
 
@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, Literal, cast
 
 from pager.core.events import TicketEvent
-from pager.core.ladder.machine import (
+from pager.core.ladder import (
     Acknowledge,
     AckVia,
     ClosePages,

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pager.core.events import TicketEvent
-from pager.core.ladder.machine import AckVia, TicketState
+from pager.core.ladder import AckVia, TicketState
 from pager.core.policy import Policy
 from pager.daemon.engine import Engine, Result
 from pager.store.sqlite.store import SqliteStore, StoreError

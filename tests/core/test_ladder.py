@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from pager.core.events import TicketEvent
-from pager.core.ladder.machine import (
+from pager.core.ladder import (
     Acknowledge,
     EscalateNow,
     EventInput,

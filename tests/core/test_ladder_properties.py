@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pager.core.events import TicketEvent
-from pager.core.ladder.machine import (
+from pager.core.ladder import (
     Acknowledge,
     EventInput,
     Notify,

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pager.core.events import TicketEvent
-from pager.core.ladder.machine import Page, PendingStep, TicketState, next_deadline
+from pager.core.ladder import Page, PendingStep, TicketState, next_deadline
 from pager.daemon.engine import Engine
 from pager.store.sqlite.codec import decode_state, encode_state, field_path
 from pager.store.sqlite.migrations import MIGRATIONS, SchemaTooNew, migrate

@@ -19,7 +19,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pager.core.ladder.machine import Page, PendingStep, TicketState
+from pager.core.ladder import Page, PendingStep, TicketState
 
 FORMAT = 2
 _DATETIME_FIELDS = frozenset(
@@ -71,11 +71,10 @@ def field_path(name: str) -> str:
 
 def encode_state(state: TicketState) -> str:
     """The state as compact JSON text (format :data:`FORMAT`)."""
-    fields = state.__dict__
     out: list[Any] = [FORMAT]
     append = out.append
     for name, kind in zip(_FIELD_NAMES, _KINDS, strict=True):
-        value = fields[name]
+        value = getattr(state, name)
         if value is None or kind == "plain":
             append(value)
         elif kind == "datetime":

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pager.core.ladder.machine import TicketState
+from pager.core.ladder import TicketState
 from pager.core.replies import MAX_CODE_DIGITS, next_code
 from pager.store.sqlite.codec import decode_state, encode_state
 from pager.store.sqlite.migrations import SchemaTooNew, migrate

@@ -1,0 +1,85 @@
+"""A ticket's escalation state: immutable values, changed only by building a new one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pager.core.ladder.io import Command
+from pager.core.model import Channel
+
+PageKind = Literal["page", "handoff"]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """An open page: ``person`` was asked to acknowledge."""
+
+    person: str
+    rung: int
+    kind: PageKind
+    at: datetime
+    rotation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingStep:
+    """A later notification step of a page (e.g. voice at +5 min), cancelled by an ack."""
+
+    due: datetime
+    person: str
+    via: Channel
+    kind: PageKind
+    rung: int
+
+
+@dataclass(frozen=True, slots=True)
+class TicketState:
+    """Everything the machine knows about one ticket. Never mutated: ``step`` returns a
+    new one (``dataclasses.replace``). The store keeps it field by field, in this order:
+    new fields go at the END, with a default that reads an older row correctly."""
+
+    ticket_id: str
+    queue: str | None
+    tier: str
+    severity: int
+    opened_at: datetime
+    last_event_at: datetime
+    customer: str | None = None
+    summary: str | None = None
+    region: str | None = None
+    closed: bool = False
+    rung: int = 0
+    repeats: int = 0
+    owner: str | None = None
+    owner_rotation: str | None = None
+    responded: bool = False
+    breached: bool = False
+    respond_by: datetime | None = None
+    respond_left: timedelta | None = None
+    ack_deadline: datetime | None = None
+    first_page_at: datetime | None = None
+    status_due: datetime | None = None
+    status_left: timedelta | None = None
+    remind_at: datetime | None = None
+    reminded: bool = False
+    paused: bool = False
+    shift_check_at: datetime | None = None
+    handoff_to: str | None = None
+    exhausted: bool = False
+    seq: int = 0
+    pages: tuple[Page, ...] = ()
+    steps: tuple[PendingStep, ...] = ()
+    paged: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Outcome:
+    state: TicketState
+    commands: list[Command] = field(default_factory=list)
+
+
+def state_fields(state: TicketState) -> dict[str, object]:
+    """The state's fields by name (shallow: pages and steps stay records)."""
+    return {f.name: getattr(state, f.name) for f in fields(state)}
