@@ -122,13 +122,25 @@ def test_every_open_page_has_an_owner_or_an_armed_deadline(
     for state in sim.tickets.values():
         if state.closed:
             continue
+        low = P.ticket_policy(state.queue, state.tier, state.severity).severity.urgency == "low"
         if state.pages:  # someone was asked to acknowledge
-            assert state.ack_deadline is not None or state.exhausted or state.owner is not None
+            # Rule 2: a low-urgency page has no deadline (it climbs at respond-by);
+            # rule 8: a waiting ticket's deadline is paused.
+            assert (
+                state.ack_deadline is not None
+                or state.exhausted
+                or state.owner is not None
+                or state.responded
+                or state.paused
+                or low
+            )
         assert (
             state.owner is not None
             or state.exhausted
             or next_deadline(state) is not None
             or state.responded
+            or state.paused  # rule 8: nothing is due until the customer replies
+            or (low and state.breached)  # rule 2/4: a breached low ticket waits
         )
 
 

@@ -1,8 +1,9 @@
 """The ticket's deadlines, as ONE table: what each is, when it is due, what firing does.
 
 :func:`next_deadline` and the machine's firing loop both read :data:`DEADLINES`, so they
-cannot disagree. When several deadlines fall on the same instant, the one with the lowest
-``priority`` fires first (then the loop looks again: the others may have moved).
+cannot disagree. While the ticket waits on the customer (rule 8) none is due. When
+several deadlines fall on the same instant, the one with the lowest ``priority`` fires
+first (then the loop looks again: the others may have moved).
 """
 
 from __future__ import annotations
@@ -87,8 +88,8 @@ DEADLINES: tuple[Deadline, ...] = tuple(
 
 def due_now(s: TicketState) -> tuple[datetime, Deadline] | None:
     """The earliest armed deadline and its kind (lowest priority among equals)."""
-    if s.closed:
-        return None
+    if s.closed or s.paused:
+        return None  # rule 8: while waiting on the customer nothing fires
     best: tuple[datetime, Deadline] | None = None
     for deadline in DEADLINES:
         if not deadline.guard(s):

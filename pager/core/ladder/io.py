@@ -15,6 +15,20 @@ from pager.core.messages.render import MessageKind
 from pager.core.model import Channel
 
 AckVia = Literal["sms", "voice", "cli", "event"]
+#: Why a rung was paged (SPEC section 8).
+Reason = Literal[
+    "opened",
+    "calendar_opened",
+    "ack_timeout",
+    "breach",
+    "overdue",
+    "customer",
+    "escalation_timeout",
+    "engineer",
+    "handoff_unacked",
+    "repeat",
+    "urgency_raised",
+]
 Action = Literal[
     "page",
     "inform",
@@ -78,6 +92,8 @@ class Notify:
     kind: MessageKind
     action: Action
     rung: int
+    #: Why this rung was paged (SPEC section 8's ``reason``); None for other messages.
+    reason: Reason | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +106,8 @@ class Record:
     detail: str = ""
     by: str | None = None
     rung: int | None = None
+    #: A breach's kind: ``respond_by`` or ``escalation``.
+    kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,14 +33,15 @@ from pager.core.ladder.io import (
     Input,
     Notify,
     OpenPage,
+    Reason,
     Record,
     Rejected,
     Tick,
 )
 from pager.core.ladder.state import Outcome, Page, PageKind, PendingStep, TicketState
 from pager.core.messages.render import MessageKind
-from pager.core.model import BusinessHours, Channel, Duration, WallDuration
-from pager.core.policy import Policy, PolicyError, TicketPolicy
+from pager.core.model import BusinessHours, Channel, ClockKind, Duration, WallDuration
+from pager.core.policy import Policy, PolicyError, Resolved, TicketPolicy
 
 #: Guard against a handler that fails to move its own deadline (a bug, not an input).
 MAX_FIRINGS_PER_TICK = 1000
@@ -86,6 +87,7 @@ class Machine:
             tp = policy.ticket_policy(event.queue, event.tier, event.severity)
         except PolicyError as exc:
             raise Rejected(str(exc)) from None
+        respond_by = sla.add(event.at, tp.severity.respond_within, tp.severity.clock, tp.calendar)
         state = TicketState(
             ticket_id=event.ticket_id,
             queue=event.queue,
@@ -96,12 +98,18 @@ class Machine:
             customer=event.customer,
             summary=event.summary,
             region=event.region,
-            respond_by=sla.add(
-                event.at, tp.severity.respond_within, tp.severity.clock, tp.calendar
-            ),
+            respond_by=respond_by,
         )
         m = cls(state, now, policy)
-        m.record("note", f"opened: severity {event.severity}, tier {event.tier}")
+        every = tp.severity.status_every
+        status = f"every {describe(every)} from the acknowledgement" if every else "none"
+        m.record(
+            "note",
+            f"opened: severity {event.severity}, tier {event.tier}, urgency"
+            f" {tp.severity.urgency}; respond by {_iso(respond_by)}; status reports: {status};"
+            f" automatic escalation up to rung {m.cap(tp)}"
+            f" ({tp.ladder.rungs[m.cap(tp) - 1].name})",
+        )
         m._first_page(tp)
         return m.outcome()
 
@@ -110,10 +118,22 @@ class Machine:
     def policy_now(self) -> TicketPolicy:
         return self.policy.ticket_policy(self.s.queue, self.s.tier, self.s.severity)
 
+    def cap(self, tp: TicketPolicy | None = None) -> int:
+        """Rule 3a: the severity's cap, raised to any rung the customer asked for."""
+        tp = tp or self.policy_now()
+        rungs = len(tp.ladder.rungs)
+        return min(rungs, max(tp.severity.cap(rungs), self.s.customer_rung))
+
     def record(
-        self, action: Action, detail: str = "", *, by: str | None = None, rung: int | None = None
+        self,
+        action: Action,
+        detail: str = "",
+        *,
+        by: str | None = None,
+        rung: int | None = None,
+        kind: str | None = None,
     ) -> None:
-        self.out.append(Record(self.s.ticket_id, self.now, action, detail, by, rung))
+        self.out.append(Record(self.s.ticket_id, self.now, action, detail, by, rung, kind))
 
     def notify(
         self,
@@ -122,37 +142,75 @@ class Machine:
         kind: MessageKind,
         action: Action,
         rung: int,
+        reason: Reason | None = None,
     ) -> None:
         seq = self.s.seq + 1
         self.set(seq=seq)
         key = f"{self.s.ticket_id}#{seq}"
-        self.out.append(Notify(key, self.s.ticket_id, self.now, person, via, kind, action, rung))
+        self.out.append(
+            Notify(key, self.s.ticket_id, self.now, person, via, kind, action, rung, reason)
+        )
 
-    def _mark_paged(self, person: str) -> None:
-        if person not in self.s.paged:
-            self.set(paged=(*self.s.paged, person))
+    def _mark_paged(self, person: str, rung: int) -> None:
+        """``person`` was paged at ``rung`` (0: only informed)."""
+        paged, rungs = self.s.paged, self.s.paged_rungs
+        rungs = rungs + (0,) * (len(paged) - len(rungs))  # a row from before paged_rungs
+        if person not in paged:
+            self.set(paged=(*paged, person), paged_rungs=(*rungs, rung))
+            return
+        i = paged.index(person)
+        if rung and (rungs[i] == 0 or rung < rungs[i]):
+            self.set(paged_rungs=(*rungs[:i], rung, *rungs[i + 1 :]))
 
-    def _close_pages(self) -> None:
-        if self.s.pages:
+    def _lowest_paged_rung(self, person: str) -> int:
+        if person in self.s.paged:
+            i = self.s.paged.index(person)
+            if i < len(self.s.paged_rungs):
+                return self.s.paged_rungs[i]
+        return 0
+
+    def _close_pages(self, below: int | None = None) -> None:
+        """Close every open page (only those at a rung below ``below``, when given)."""
+        if not self.s.pages:
+            return
+        if below is None:
             self.set(pages=())
             self.out.append(ClosePages(self.s.ticket_id))
+            return
+        closing = tuple(p.person for p in self.s.pages if p.rung < below)
+        if closing:
+            self.set(pages=tuple(p for p in self.s.pages if p.rung >= below))
+            self.out.append(ClosePages(self.s.ticket_id, closing))
 
     def _first_page(self, tp: TicketPolicy) -> None:
         if tp.severity.urgency == "high" or tp.calendar.is_open(self.now):
             self.set(first_page_at=None)
-            self.page_rung(1)
+            self.page_rung(1, "opened")
         else:
             self.set(first_page_at=tp.calendar.next_open(self.now))
             self.record(
                 "note", "low urgency outside business hours: first page when the calendar opens"
             )
 
+    def _arm(self, deadline: datetime | None, *, business: bool = False, rung: int = 0) -> None:
+        self.set(ack_deadline=deadline, ack_business=business, escalation_rung=rung)
+
     # -- paging -----------------------------------------------------------------------
 
-    def page_rung(self, number: int) -> None:
-        """Page rung ``number`` now (rule 2); empty rungs are skipped at once."""
+    def page_rung(
+        self,
+        number: int,
+        reason: Reason,
+        *,
+        customer: bool = False,
+        limit: int | None = None,
+    ) -> None:
+        """Page rung ``number`` now (rule 2). A rung that yields nobody is skipped at
+        once; a skip above ``limit`` (default: the cap) stops paging (rule 3).
+        ``customer``: a rule-7 page, whose deadline is the rung's ``respond_within``."""
         tp = self.policy_now()
         rungs = tp.ladder.rungs
+        limit = self.cap(tp) if limit is None else limit
         number = max(1, min(number, len(rungs)))
         while True:
             rung = rungs[number - 1]
@@ -160,28 +218,54 @@ class Machine:
             if targets:
                 break
             self.record("skip", f"rung {number} ({rung.name}) yields nobody", rung=number)
-            if number >= len(rungs):
-                self._exhausted(tp)
+            if number >= min(limit, len(rungs)):
+                self._stop_paging()
                 return
             number += 1
-        self.set(rung=number, ack_deadline=self.now + rung.ack_within, first_page_at=None)
+        self.set(rung=number, first_page_at=None, exhausted=False)
         low = tp.severity.urgency == "low"
+        if customer:
+            within = rung.respond_within
+            if within is None:
+                self._arm(self.now + rung.ack_within, rung=number)
+            elif isinstance(within, WallDuration):
+                self._arm(self.now + within.delta, rung=number)
+            else:
+                due = sla.add(self.now, within, "business", tp.calendar)
+                self._arm(due, business=True, rung=number)
+        elif low:
+            self._arm(None)  # rule 2: nobody answers an email within minutes
+        else:
+            self._arm(self.now + rung.ack_within)
+        self._send_rung(number, targets, reason, email_only=low)
+
+    def _send_rung(
+        self,
+        number: int,
+        targets: list[Resolved],
+        reason: Reason,
+        *,
+        email_only: bool,
+    ) -> None:
+        rung = self.policy_now().ladder.rungs[number - 1]
         for target in targets:
             self._open_page(target.person, number, "page", target.rotation)
-            self._schedule_steps(target.person, number, "page", email_only=low)
+            self._schedule_steps(target.person, number, "page", reason, email_only=email_only)
         paged_now = {t.person for t in targets}
         for informed in self.policy.resolve(rung.inform, self.now, None):
             if informed.person not in paged_now:
-                self._mark_paged(informed.person)
-                self.notify(informed.person, "email", "inform", "inform", number)
+                self._mark_paged(informed.person, 0)
+                self.notify(informed.person, "email", "inform", "inform", number, reason)
 
     def _open_page(self, person: str, rung: int, kind: PageKind, rotation: str | None) -> None:
         kept = tuple(p for p in self.s.pages if p.person != person)
         self.set(pages=(*kept, Page(person, rung, kind, self.now, rotation)))
-        self._mark_paged(person)
+        self._mark_paged(person, rung)
         self.out.append(OpenPage(self.s.ticket_id, person))
 
-    def _schedule_steps(self, person: str, rung: int, kind: PageKind, *, email_only: bool) -> None:
+    def _schedule_steps(
+        self, person: str, rung: int, kind: PageKind, reason: Reason | None, *, email_only: bool
+    ) -> None:
         who = self.policy.person(person)
         if who is None:
             return
@@ -191,24 +275,26 @@ class Machine:
         # A repeated page of the same person replaces their pending steps for it.
         self.set(steps=tuple(st for st in self.s.steps if st.person != person))
         later: list[PendingStep] = []
+        action: Action = "handoff" if kind == "handoff" else "page"
         for st in steps:
             if st.after <= timedelta(0):
-                self.notify(person, st.via, kind, "handoff" if kind == "handoff" else "page", rung)
+                self.notify(person, st.via, kind, action, rung, reason)
             else:
-                later.append(PendingStep(self.now + st.after, person, st.via, kind, rung))
+                later.append(PendingStep(self.now + st.after, person, st.via, kind, rung, reason))
         self.set(steps=tuple(sorted((*self.s.steps, *later), key=lambda p: p.due)))
 
-    def _exhausted(self, tp: TicketPolicy) -> None:
-        """Rule 3's end: email every rung's targets that the ticket is unacknowledged."""
-        self.set(ack_deadline=None, exhausted=True)
-        emailed: set[str] = set()
-        for number, rung in enumerate(tp.ladder.rungs, start=1):
-            for target in self.policy.resolve(rung.page, self.now, self.s.region):
-                if target.person not in emailed:
-                    emailed.add(target.person)
-                    self._mark_paged(target.person)
-                    self.notify(target.person, "email", "unacknowledged", "unacknowledged", number)
-        self.record("note", "ladder exhausted: paging stopped")
+    def _stop_paging(self) -> None:
+        """Rule 3's end: no new rung is paged; everyone paged or informed for the ticket
+        (and nobody else) gets one email that it is unacknowledged."""
+        self._arm(None)
+        self.set(exhausted=True)
+        for person, rung in zip(self.s.paged, self._paged_rungs(), strict=True):
+            self.notify(person, "email", "unacknowledged", "unacknowledged", rung or self.s.rung)
+        self.record("note", "paging stopped: nobody acknowledged up to the cap")
+
+    def _paged_rungs(self) -> tuple[int, ...]:
+        rungs = self.s.paged_rungs
+        return rungs + (0,) * (len(self.s.paged) - len(rungs))
 
     # -- inputs -----------------------------------------------------------------------
 
@@ -224,7 +310,10 @@ class Machine:
             self.record(
                 "escalate", f"escalation requested by {inp.person} via {inp.via}", by=inp.person
             )
-            self.escalate_to(self.s.rung + 1)
+            self._resume_if_waiting()
+            rungs = len(self.policy_now().ladder.rungs)
+            target = min(self.s.rung + 1, rungs)
+            self.page_rung(target, "engineer", limit=max(target, self.cap()))
         else:
             self.event(inp.event)
 
@@ -247,22 +336,45 @@ class Machine:
             and not s.steps
         ):
             return  # already theirs and nothing pending: nothing changes
-        if person is not None:
-            page = next((p for p in s.pages if p.person == person), None)
+        page = next((p for p in s.pages if p.person == person), None)
+        if person is None:
+            their_rung = 0
+        elif page is not None:
+            their_rung = page.rung
+        elif s.owner == person and s.owner_rung:
+            their_rung = s.owner_rung
+        else:
+            their_rung = self._lowest_paged_rung(person) or 1
+        # A rule-7 deadline is stopped only by someone paged at that rung or later.
+        held = (
+            s.escalation_rung
+            if 0 < their_rung < s.escalation_rung or (person is None and s.escalation_rung)
+            else 0
+        )
+        if person is not None and not (held and s.owner is not None):
             rotation = page.rotation if page is not None else None
             if rotation is None and s.owner == person:
                 rotation = s.owner_rotation
             self.set(
                 owner=person,
                 owner_rotation=rotation,
+                owner_rung=their_rung,
                 handoff_to=None,
                 exhausted=False,
             )
-        self.set(ack_deadline=None, first_page_at=None, steps=(), responded=True)
-        self._close_pages()
+            if not held:
+                self.set(rung=their_rung)
+        self.set(first_page_at=None, responded=True)
+        if held:
+            self.set(steps=tuple(st for st in self.s.steps if st.rung >= held))
+            self._close_pages(below=held)
+        else:
+            self._arm(None)
+            self.set(steps=())
+            self._close_pages()
         if person is not None:
-            self._mark_paged(person)
-            self.record("ack", f"acknowledged via {via}", by=person, rung=self.s.rung or None)
+            self._mark_paged(person, their_rung)
+            self.record("ack", f"acknowledged via {via}", by=person, rung=their_rung or None)
         else:
             self.record("ack", "acknowledged in the desk", by=by)
         tp = self.policy_now()
@@ -270,10 +382,10 @@ class Machine:
         if every is not None and self.s.status_due is None and self.s.status_left is None:
             if self.s.paused:
                 if person is not None:
-                    self.set(status_left=clock_length(every, tp))
+                    self.set(status_left=clock_length(every, tp), status_from=self.now)
             else:
                 self.set_status_due(sla.add(self.now, every, tp.severity.clock, tp.calendar), tp)
-        if person is not None:
+        if person is not None and self.s.owner == person:
             self._arm_shift_check()
 
     def _arm_shift_check(self) -> None:
@@ -283,17 +395,6 @@ class Machine:
                 self.policy.next_change(rotation, self.now) if rotation is not None else None
             )
         )
-
-    def escalate_to(self, number: int) -> None:
-        rungs = self.policy_now().ladder.rungs
-        target = max(1, min(number, len(rungs)))
-        rung = rungs[target - 1]
-        if self.s.rung == target and self.s.ack_deadline == self.now + rung.ack_within:
-            return  # this rung was paged at this very instant already
-        if target == len(rungs) and self.s.rung == len(rungs):
-            self.set(repeats=0)
-        self.set(exhausted=False)
-        self.page_rung(target)
 
     def event(self, e: TicketEvent) -> None:
         self.set(last_event_at=max(self.s.last_event_at, e.at))
@@ -305,6 +406,7 @@ class Machine:
         self.on_updated(e)
 
     def on_updated(self, e: TicketEvent) -> None:
+        """Rule 9: re-derive the policy (respond-by, cap, status cadence, urgency)."""
         s = self.s
         before = self.policy_now()
         new_tier = e.tier if e.tier is not None else s.tier
@@ -326,52 +428,103 @@ class Machine:
         if not changed:
             self.record("note", "updated")
             return
-        self.record("note", f"policy changed: severity {new_sev}, tier {new_tier}")
         sev = after.severity
+        self.record(
+            "note",
+            f"policy changed: severity {new_sev}, tier {new_tier}, urgency {sev.urgency};"
+            f" automatic escalation up to rung {self.cap(after)}",
+        )
         s = self.s
-        if not s.responded:
+        if not s.responded and not s.breached:
             due = sla.add(s.opened_at, sev.respond_within, sev.clock, after.calendar)
+            if s.waited:
+                due = sla.resume(due, s.waited, sev.clock, after.calendar)
             if s.paused:
-                self.set(respond_left=sla.remaining(e.at, due, sev.clock, after.calendar))
+                at = s.paused_at or e.at
+                self.set(respond_left=sla.remaining(at, due, sev.clock, after.calendar))
             else:
                 self.set(respond_by=due)
-        if sev.status_every is None:
-            self.set(status_due=None, status_left=None, remind_at=None)
-        elif s.owner is not None and s.status_due is None and not s.paused:
-            self.set_status_due(
-                sla.add(self.now, sev.status_every, sev.clock, after.calendar), after
-            )
+        self._restatus(after)
         rose = before.severity.urgency == "low" and sev.urgency == "high"
-        if rose and self.s.owner is None:
-            self.page_rung(max(1, self.s.rung))
+        fell = before.severity.urgency == "high" and sev.urgency == "low"
+        unacked = self.s.owner is None and not self.s.responded
+        if rose and unacked and self.s.rung > 0 and not self.s.paused:
+            self.page_rung(min(max(1, self.s.rung), self.cap(after)), "urgency_raised")
+        elif rose and unacked and self.s.first_page_at is not None:
+            self.fire_first_page()  # urgency high does not wait for the calendar
+        elif fell and unacked:
+            if not self.s.escalation_rung:
+                self._arm(None)
+                self.set(ack_left=None)
+            self.set(steps=tuple(st for st in self.s.steps if st.via == "email"))
+
+    def _restatus(self, tp: TicketPolicy) -> None:
+        """Rule 9's status clock: next due = the last instant that set it + the new
+        interval (now, if that has passed); none without ``status_every``; an owned
+        ticket that gains it starts it now."""
+        s = self.s
+        every = tp.severity.status_every
+        running = s.status_due is not None or s.status_left is not None
+        if every is None:
+            self.set(status_due=None, status_left=None, remind_at=None, status_from=None)
+            return
+        if not running:
+            if s.owner is None and not s.responded:
+                return
+            start = self.now
+        else:
+            start = s.status_from or self.now
+        due = sla.add(start, every, tp.severity.clock, tp.calendar)
+        if s.paused:
+            at = s.paused_at or self.now
+            self.set(
+                status_left=sla.remaining(at, due, tp.severity.clock, tp.calendar),
+                status_from=start,
+            )
+        else:
+            self.set_status_due(max(due, self.now), tp, start=start)
 
     def on_acknowledged(self, e: TicketEvent) -> None:
         known = e.by is not None and self.policy.person(e.by) is not None
         self.acknowledge(e.by if known else None, "event", by=e.by)
 
     def on_escalated(self, e: TicketEvent) -> None:
-        target = e.rung if e.rung is not None else self.s.rung + 1
+        """Rule 7: page rung k now, whatever the cap; the cap rises to k."""
+        self._resume_if_waiting()
+        rungs = len(self.policy_now().ladder.rungs)
+        target = max(1, min(e.rung if e.rung is not None else self.s.rung + 1, rungs))
+        self.set(customer_rung=max(self.s.customer_rung, target))
         self.record("escalate", "customer escalation", rung=target)
-        self.escalate_to(target)
+        self.page_rung(target, "customer", customer=True)
 
     def on_status_report(self, e: TicketEvent) -> None:
+        s = self.s
+        by = e.by
+        if by is not None and (by == s.handoff_to or (s.owner is None and not s.responded)):
+            # Rule 5: a report by the incoming person of a handoff, or on an unowned
+            # ticket, is that person's acknowledgement.
+            known = self.policy.person(by) is not None
+            self.acknowledge(by if known else None, "event", by=by)
         tp = self.policy_now()
         every = tp.severity.status_every
-        self.record("note", "status report posted", by=e.by)
+        self.record("note", "status report posted", by=by)
         if every is None:
             return
         if self.s.paused:
-            self.set(status_left=clock_length(every, tp))
+            self.set(status_left=clock_length(every, tp), status_from=e.at)
         else:
-            self.set_status_due(sla.add(e.at, every, tp.severity.clock, tp.calendar), tp)
+            self.set_status_due(
+                sla.add(e.at, every, tp.severity.clock, tp.calendar), tp, start=e.at
+            )
 
     def on_waiting_on_customer(self, e: TicketEvent) -> None:
+        """Rule 8: every clock pauses; pending steps and handoffs are held."""
         s = self.s
         if s.paused:
             return
         tp = self.policy_now()
         clock, cal = tp.severity.clock, tp.calendar
-        self.set(paused=True)
+        self.set(paused=True, paused_at=e.at)
         if s.respond_by is not None and not s.responded and not s.breached:
             self.set(respond_left=sla.remaining(e.at, s.respond_by, clock, cal), respond_by=None)
         if s.status_due is not None:
@@ -380,28 +533,59 @@ class Machine:
                 status_due=None,
                 remind_at=None,
             )
-        self.record("note", "waiting on customer: SLA clocks paused")
+        if s.ack_deadline is not None:
+            rung_clock: ClockKind = "business" if s.ack_business else "24x7"
+            left = sla.remaining(e.at, s.ack_deadline, rung_clock, cal)
+            self.set(ack_left=left, ack_deadline=None)
+        self.record("note", "waiting on customer: clocks paused, notifications held")
 
     def on_customer_replied(self, e: TicketEvent) -> None:
-        s = self.s
-        if not s.paused:
+        if not self.s.paused:
             return
+        self._resume(self.s.last_event_at)  # the later of this event and the previous one
+        self.record("note", "customer replied: clocks resumed")
+
+    def _resume_if_waiting(self) -> None:
+        if self.s.paused:
+            self._resume(self.s.last_event_at)
+            self.record("note", "escalated while waiting on the customer: the wait ends")
+
+    def _resume(self, start: datetime) -> None:
+        s = self.s
         tp = self.policy_now()
         clock, cal = tp.severity.clock, tp.calendar
-        start = s.last_event_at  # the later of this event and the previous one
-        self.set(paused=False)
+        paused_at = s.paused_at or start
+        self.set(paused=False, paused_at=None)
         if s.respond_left is not None:
-            self.set(respond_by=sla.resume(start, s.respond_left, clock, cal), respond_left=None)
+            waited = sla.elapsed(paused_at, start, clock, cal)
+            self.set(
+                respond_by=sla.resume(start, s.respond_left, clock, cal),
+                respond_left=None,
+                waited=(s.waited or timedelta(0)) + waited,
+            )
         if s.status_left is not None:
-            self.set_status_due(sla.resume(start, s.status_left, clock, cal), tp)
+            self.set_status_due(
+                sla.resume(start, s.status_left, clock, cal), tp, start=s.status_from
+            )
             self.set(status_left=None)
-        self.record("note", "customer replied: SLA clocks resumed")
+        if s.ack_left is not None:
+            rung_clock: ClockKind = "business" if s.ack_business else "24x7"
+            self.set(ack_deadline=sla.resume(start, s.ack_left, rung_clock, cal), ack_left=None)
+        if s.steps:
+            held = [
+                dataclasses.replace(st, due=start + max(st.due - paused_at, timedelta(0)))
+                for st in s.steps
+            ]
+            self.set(steps=tuple(sorted(held, key=lambda p: p.due)))
 
     def on_closed(self, e: TicketEvent) -> None:
-        """Rule 11: cancel everything; everyone paged gets one email."""
+        """Rule 11: cancel everything; the people paged or informed, and the owner, get
+        one email."""
         self.set(
             closed=True,
             ack_deadline=None,
+            ack_left=None,
+            escalation_rung=0,
             first_page_at=None,
             status_due=None,
             status_left=None,
@@ -411,7 +595,10 @@ class Machine:
             handoff_to=None,
         )
         self._close_pages()
-        for person in self.s.paged:
+        recipients = list(self.s.paged)
+        if self.s.owner is not None and self.s.owner not in recipients:
+            recipients.append(self.s.owner)
+        for person in recipients:
             self.notify(person, "email", "closed", "closed", 0)
 
     # -- deadlines (see deadlines.DEADLINES) -------------------------------------------
@@ -434,64 +621,122 @@ class Machine:
             pending.kind,
             "handoff" if pending.kind == "handoff" else "page",
             pending.rung,
+            pending.reason,
         )
 
     def fire_first_page(self) -> None:
         self.set(first_page_at=None)
-        self.page_rung(1)
+        self.page_rung(1, "calendar_opened")
 
     def fire_breach(self) -> None:
         """Rule 4."""
         self.set(breached=True)
-        self.record("breach", "respond-by passed with no acknowledgement", rung=self.s.rung)
-        if self.s.rung < 2 and len(self.policy_now().ladder.rungs) >= 2:
-            self.page_rung(2)
+        self.record(
+            "breach",
+            "respond-by passed with no acknowledgement",
+            rung=self.s.rung,
+            kind="respond_by",
+        )
+        if self.s.rung < 2 and self.cap() >= 2:
+            self.page_rung(2, "breach")
 
     def fire_ack_deadline(self) -> None:
-        """Rule 3."""
+        """Rule 3 (and rule 7's deadline, rule 10's unacknowledged handoff)."""
+        s = self.s
         tp = self.policy_now()
         last = len(tp.ladder.rungs)
-        self.set(ack_deadline=None)
-        if self.s.handoff_to is not None:
-            self.record("note", f"handoff to {self.s.handoff_to} not acknowledged")
+        cap = self.cap(tp)
+        self._arm(None)
+        if s.handoff_to is not None:
+            self.record("note", f"handoff to {s.handoff_to} not acknowledged")
             self.set(handoff_to=None)
-        if self.s.rung < last:
-            self.page_rung(self.s.rung + 1)
-        elif self.s.repeats < tp.ladder.rungs[-1].repeat:
-            self.set(repeats=self.s.repeats + 1)
+            base = max(1, s.owner_rung)
+            target = min(base + 1, cap)
+            if target > base:
+                self.page_rung(target, "handoff_unacked")
+            else:
+                self._stop_paging()
+            return
+        reason: Reason = "ack_timeout"
+        if s.escalation_rung:
+            reason = "escalation_timeout"
+            self.record(
+                "breach",
+                f"escalation to rung {s.escalation_rung} not acknowledged in time",
+                rung=s.escalation_rung,
+                kind="escalation",
+            )
+        if s.rung < last:
+            if s.rung + 1 <= cap:
+                self.page_rung(s.rung + 1, reason)
+            else:
+                self._stop_paging()
+        elif cap == last and s.repeats < tp.ladder.rungs[-1].repeat:
+            self.set(repeats=s.repeats + 1)
             self.record("note", f"repeating the last rung ({self.s.repeats})")
-            self.page_rung(last)
+            self.page_rung(last, "repeat")
         else:
-            self._exhausted(tp)
+            self._stop_paging()
 
-    def set_status_due(self, due: datetime, tp: TicketPolicy) -> None:
-        """Start a new status period ending at ``due`` (rule 6), with its reminder."""
-        self.set(status_due=due, remind_at=due - tp.ladder.status_report_lead, reminded=False)
+    def set_status_due(
+        self, due: datetime, tp: TicketPolicy, *, start: datetime | None = None
+    ) -> None:
+        """Start a new status period ending at ``due`` (rule 6), with its reminder;
+        ``start`` is the instant that set it (default now)."""
+        self.set(
+            status_due=due,
+            remind_at=due - tp.ladder.status_report_lead,
+            reminded=False,
+            status_from=start or self.now,
+        )
 
     def fire_remind(self) -> None:
         """Rule 6: ``status_report_lead`` before the due time, SMS and email the owner."""
         self.set(reminded=True)
         for person in self._status_recipients():
-            self.notify(person, "sms", "remind", "remind", self.s.rung)
-            self.notify(person, "email", "remind", "remind", self.s.rung)
+            self.notify(person, "sms", "remind", "remind", self.s.owner_rung or self.s.rung)
+            self.notify(person, "email", "remind", "remind", self.s.owner_rung or self.s.rung)
 
     def fire_status_due(self) -> None:
-        """Rule 6: no status report by the due time -> SMS the owner, page the rung above."""
+        """Rule 6: overdue -> SMS the owner; page rung min(owner's rung + 1, cap), the
+        owner excepted, without a deadline (it does not climb)."""
         tp = self.policy_now()
         due = self.s.status_due
         assert due is not None
         for person in self._status_recipients():
-            self.notify(person, "sms", "overdue", "overdue", self.s.rung)
+            self.notify(person, "sms", "overdue", "overdue", self.s.owner_rung or self.s.rung)
         every = tp.severity.status_every
         if every is None:
             self.set(status_due=None, remind_at=None)
         else:
             following = sla.add(due, every, tp.severity.clock, tp.calendar)
+            start = due
             if following <= self.now:  # the daemon was down for a whole period
                 following = sla.add(self.now, every, tp.severity.clock, tp.calendar)
-            self.set_status_due(following, tp)
-        self.record("note", "status report overdue", rung=self.s.rung)
-        self.escalate_to(self.s.rung + 1)
+                start = self.now
+            self.set_status_due(following, tp, start=start)
+        base = self.s.owner_rung or self.s.rung
+        self.record("note", "status report overdue", rung=base)
+        self._overdue_page(min(base + 1, self.cap(tp)), tp)
+
+    def _overdue_page(self, number: int, tp: TicketPolicy) -> None:
+        rungs = tp.ladder.rungs
+        number = max(1, number)
+        cap = self.cap(tp)
+        while True:
+            rung = rungs[number - 1]
+            targets = [
+                t
+                for t in self.policy.resolve(rung.page, self.now, self.s.region)
+                if t.person != self.s.owner
+            ]
+            if targets:
+                break
+            self.record("skip", f"rung {number} ({rung.name}) yields nobody", rung=number)
+            if number >= cap:
+                return
+            number += 1
+        self._send_rung(number, targets, "overdue", email_only=tp.severity.urgency == "low")
 
     def _status_recipients(self) -> list[str]:
         if self.s.owner is not None:
@@ -510,14 +755,33 @@ class Machine:
             self._arm_shift_check()
             return
         tp = self.policy_now()
-        rung = max(s.rung, 1)
-        self.set(
-            handoff_to=incoming, ack_deadline=self.now + tp.ladder.rungs[0].ack_within, rung=rung
-        )
+        rung = max(s.owner_rung, 1)
+        high = tp.severity.urgency == "high"
+        self.set(handoff_to=incoming)
+        if not s.escalation_rung:
+            self._arm(self.now + tp.ladder.rungs[0].ack_within if high else None)
         self._open_page(incoming, rung, "handoff", rotation)
-        self.notify(incoming, "sms", "handoff", "handoff", rung)
+        if high:
+            self.notify(incoming, "sms", "handoff", "handoff", rung)
         self.notify(incoming, "email", "handoff", "handoff", rung)
         self.notify(s.owner, "email", "handoff_out", "handoff", rung)
+
+
+def _iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def describe(duration: Duration) -> str:
+    """A duration as config writes it (``2h``, ``8 business hours``)."""
+    if isinstance(duration, WallDuration):
+        minutes = int(duration.delta.total_seconds() // 60)
+        if minutes % 1440 == 0:
+            return f"{minutes // 1440}d"
+        return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+    if isinstance(duration, BusinessHours):
+        hours = f"{duration.hours:g}"
+        return f"{hours} business hour{'' if duration.hours == 1 else 's'}"
+    return f"{duration.days} business day{'' if duration.days == 1 else 's'}"
 
 
 def clock_length(duration: Duration, tp: TicketPolicy) -> timedelta:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pager.core.ladder.io import Command
+from pager.core.ladder.io import Command, Reason
 from pager.core.model import Channel
 
 PageKind = Literal["page", "handoff"]
@@ -32,6 +32,7 @@ class PendingStep:
     via: Channel
     kind: PageKind
     rung: int
+    reason: Reason | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,25 @@ class TicketState:
     pages: tuple[Page, ...] = ()
     steps: tuple[PendingStep, ...] = ()
     paged: tuple[str, ...] = ()
+    # --- added for SPEC 5 as amended (issue 11); defaults read older rows correctly ---
+    #: The highest rung a customer escalation asked for (raises the cap, rule 3a).
+    customer_rung: int = 0
+    #: The rung of the page the owner acknowledged (rule 5); 0 while unowned.
+    owner_rung: int = 0
+    #: >0 while ``ack_deadline`` is a rule-7 deadline of that rung.
+    escalation_rung: int = 0
+    #: ``ack_deadline`` counts business time on the tier's calendar (a pause keeps it so).
+    ack_business: bool = False
+    #: When the current wait on the customer began (rule 8); None when not waiting.
+    paused_at: datetime | None = None
+    #: What was left of ``ack_deadline`` when the wait began.
+    ack_left: timedelta | None = None
+    #: Parallel to ``paged``: the lowest rung each was paged at (0: only informed).
+    paged_rungs: tuple[int, ...] = ()
+    #: The instant that last set the status clock (rule 9 re-derives from it).
+    status_from: datetime | None = None
+    #: Respond-by clock time spent waiting on the customer (rule 9 adds it back).
+    waited: timedelta | None = None
 
 
 @dataclass(slots=True)

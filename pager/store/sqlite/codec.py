@@ -32,9 +32,11 @@ _DATETIME_FIELDS = frozenset(
         "status_due",
         "remind_at",
         "shift_check_at",
+        "paused_at",
+        "status_from",
     }
 )
-_TIMEDELTA_FIELDS = frozenset({"respond_left", "status_left"})
+_TIMEDELTA_FIELDS = frozenset({"respond_left", "status_left", "ack_left", "waited"})
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(TicketState))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -55,6 +57,8 @@ def _codec(name: str) -> str:
         return "datetime"
     if name in _TIMEDELTA_FIELDS:
         return "timedelta"
+    if name == "paged_rungs":
+        return "paged"  # a tuple of plain values, like ``paged``
     return name if name in ("pages", "steps", "paged") else "plain"
 
 
@@ -84,7 +88,7 @@ def encode_state(state: TicketState) -> str:
         elif kind == "pages":
             append([[p.person, p.rung, p.kind, _us(p.at), p.rotation] for p in value])
         elif kind == "steps":
-            append([[_us(st.due), st.person, st.via, st.kind, st.rung] for st in value])
+            append([[_us(st.due), st.person, st.via, st.kind, st.rung, st.reason] for st in value])
         else:  # paged
             append(list(value))
     return _ENCODER.encode(out)
@@ -113,7 +117,8 @@ def decode_state(text: str) -> TicketState:
                 kwargs[name] = tuple(Page(p[0], p[1], p[2], _from_us(p[3]), p[4]) for p in value)
             elif kind == "steps":
                 kwargs[name] = tuple(
-                    PendingStep(_from_us(st[0]), st[1], st[2], st[3], st[4]) for st in value
+                    PendingStep(_from_us(st[0]), st[1], st[2], st[3], st[4], *st[5:6])
+                    for st in value
                 )
             else:
                 kwargs[name] = tuple(value)
