@@ -176,6 +176,7 @@ class Engine:
                     "detail": command.detail,
                     "by": command.by,
                     "rung": command.rung,
+                    "kind": command.kind,  # a breach's kind: respond_by | escalation
                 }
                 self._note(command.ticket_id, command.at, command.action, _compact(detail))
         return result
@@ -199,6 +200,8 @@ class Engine:
 
     def _audit_notify(self, n: Notify) -> None:
         detail = {"to": n.person, "via": n.via, "rung": n.rung, "kind": n.kind}
+        if n.reason is not None:
+            detail["reason"] = n.reason  # why this rung was paged (SPEC section 8)
         self._note(n.ticket_id, n.at, n.action, detail)
 
     def _enqueue(self, state: TicketState, n: Notify, now: datetime) -> bool:

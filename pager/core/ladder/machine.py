@@ -87,6 +87,7 @@ class Machine:
             tp = policy.ticket_policy(event.queue, event.tier, event.severity)
         except PolicyError as exc:
             raise Rejected(str(exc)) from None
+        region = _region(policy, tp, event.region)
         respond_by = sla.add(event.at, tp.severity.respond_within, tp.severity.clock, tp.calendar)
         state = TicketState(
             ticket_id=event.ticket_id,
@@ -97,7 +98,7 @@ class Machine:
             last_event_at=event.at,
             customer=event.customer,
             summary=event.summary,
-            region=event.region,
+            region=region,
             respond_by=respond_by,
         )
         m = cls(state, now, policy)
@@ -417,10 +418,11 @@ class Machine:
         except PolicyError as exc:
             raise Rejected(str(exc)) from None
         changed = (new_tier, new_sev, new_queue) != (s.tier, s.severity, s.queue)
+        region = _region(self.policy, after, e.region) if e.region is not None else s.region
         self.set(
             customer=e.customer if e.customer is not None else s.customer,
             summary=e.summary if e.summary is not None else s.summary,
-            region=e.region if e.region is not None else s.region,
+            region=region,
             tier=new_tier,
             severity=new_sev,
             queue=new_queue,
@@ -765,6 +767,19 @@ class Machine:
             self.notify(incoming, "sms", "handoff", "handoff", rung)
         self.notify(incoming, "email", "handoff", "handoff", rung)
         self.notify(s.owner, "email", "handoff_out", "handoff", rung)
+
+
+def _region(policy: Policy, tp: TicketPolicy, region: str | None) -> str | None:
+    """The event's ``region`` in the config's spelling; Rejected when no rotation the
+    ticket's ladder pages has it (a typo would otherwise page the whole rotation)."""
+    if region is None:
+        return None
+    found = policy.region(tp.ladder, region)
+    if found is None:
+        raise Rejected(
+            f"unknown region {region!r}: no rotation of ladder {tp.ladder.name!r} has it"
+        )
+    return found
 
 
 def _iso(t: datetime) -> str:
