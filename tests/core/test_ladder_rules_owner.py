@@ -386,3 +386,11 @@ def test_a_region_no_paged_rotation_has_is_rejected(region: str) -> None:
     s = apply(None, ev("opened", "2026-11-20T02:00"), "2026-11-20T02:00", S).state
     with pytest.raises(Rejected, match="unknown region"):
         apply(s, ev("updated", "2026-11-20T02:01", region=region), "2026-11-20T02:01", S)
+
+
+def test_status_report_by_a_known_person_after_a_desk_ack_takes_ownership() -> None:
+    s = apply(None, ev("opened", "2026-11-20T02:00"), "2026-11-20T02:00", S).state
+    s = apply(s, ev("acknowledged", "2026-11-20T02:05", by="desk-bot"), "2026-11-20T02:05", S).state
+    assert s.responded and s.owner is None
+    s = apply(s, ev("status_report", "2026-11-20T02:30", by="cai"), "2026-11-20T02:30", S).state
+    assert s.owner == "cai"

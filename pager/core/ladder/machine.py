@@ -502,11 +502,15 @@ class Machine:
     def on_status_report(self, e: TicketEvent) -> None:
         s = self.s
         by = e.by
-        if by is not None and (by == s.handoff_to or (s.owner is None and not s.responded)):
-            # Rule 5: a report by the incoming person of a handoff, or on an unowned
-            # ticket, is that person's acknowledgement.
-            known = self.policy.person(by) is not None
-            self.acknowledge(by if known else None, "event", by=by)
+        known = by is not None and self.policy.person(by) is not None
+        if by is not None and (by == s.handoff_to or s.owner is None):
+            # Rule 5: a report by the incoming person of a handoff, or with `by` on an
+            # unowned ticket, is that person's acknowledgement (someone pager does not
+            # know only counts as the desk's first response, once).
+            if known:
+                self.acknowledge(by, "event")
+            elif not s.responded:
+                self.acknowledge(None, "event", by=by)
         tp = self.policy_now()
         every = tp.severity.status_every
         self.record("note", "status report posted", by=by)
