@@ -498,6 +498,14 @@ class Machine:
         self.set(customer_rung=max(self.s.customer_rung, target))
         self.record("escalate", "customer escalation", rung=target)
         self.page_rung(target, "customer", customer=True)
+        if self.s.escalation_rung and self.s.ack_deadline is not None:
+            name = self.policy_now().ladder.rungs[self.s.escalation_rung - 1].name
+            self.record(
+                "note",
+                f"{name} to acknowledge by {_iso(self.s.ack_deadline)};"
+                f" automatic escalation now up to rung {self.cap()}",
+                rung=self.s.escalation_rung,
+            )
 
     def on_status_report(self, e: TicketEvent) -> None:
         s = self.s
