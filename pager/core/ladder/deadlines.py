@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pager.core.ladder.state import TicketState
+from pager.core.ladder.state import StateView, TicketState
 
 if TYPE_CHECKING:
     from pager.core.ladder.machine import Machine
@@ -25,24 +25,24 @@ class Deadline:
 
     kind: str
     priority: int
-    guard: Callable[[TicketState], bool]
-    due: Callable[[TicketState], datetime | None]
+    guard: Callable[[StateView], bool]
+    due: Callable[[StateView], datetime | None]
     fire: Callable[[Machine], None]
 
 
-def _always(s: TicketState) -> bool:
+def _always(s: StateView) -> bool:
     return True
 
 
-def _not_paused(s: TicketState) -> bool:
+def _not_paused(s: StateView) -> bool:
     return not s.paused
 
 
-def _respond_by_open(s: TicketState) -> bool:
+def _respond_by_open(s: StateView) -> bool:
     return not s.responded and not s.breached and not s.paused
 
 
-def _remind_open(s: TicketState) -> bool:
+def _remind_open(s: StateView) -> bool:
     return not s.paused and s.status_due is not None and not s.reminded
 
 
@@ -86,7 +86,7 @@ DEADLINES: tuple[Deadline, ...] = tuple(
 )
 
 
-def due_now(s: TicketState) -> tuple[datetime, Deadline] | None:
+def due_now(s: StateView) -> tuple[datetime, Deadline] | None:
     """The earliest armed deadline and its kind (lowest priority among equals)."""
     if s.closed or s.paused:
         return None  # rule 8: while waiting on the customer nothing fires

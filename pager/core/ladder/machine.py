@@ -38,7 +38,7 @@ from pager.core.ladder.io import (
     Rejected,
     Tick,
 )
-from pager.core.ladder.state import Outcome, Page, PageKind, PendingStep, TicketState
+from pager.core.ladder.state import Draft, Outcome, Page, PageKind, PendingStep, TicketState
 from pager.core.messages.render import MessageKind
 from pager.core.model import BusinessHours, Channel, ClockKind, Duration, WallDuration
 from pager.core.policy import Policy, PolicyError, Resolved, TicketPolicy
@@ -65,20 +65,22 @@ def step(state: TicketState | None, inp: Input, now: datetime, policy: Policy) -
 
 
 class Machine:
-    """One step: the state so far (replaced, never mutated) and the commands produced."""
+    """One step: a working copy of the state (a :class:`Draft`, frozen again by
+    :meth:`outcome`; the input state itself is never touched) and the commands produced."""
 
     def __init__(self, state: TicketState, now: datetime, policy: Policy) -> None:
-        self.s = state
+        self.s = Draft.of(state)
         self.now = now
         self.policy = policy
         self.out: list[Command] = []
 
     def set(self, **changes: Any) -> None:
-        """The state with ``changes`` applied (a new frozen value)."""
-        self.s = dataclasses.replace(self.s, **changes)
+        """Apply ``changes`` to the working copy."""
+        for name, value in changes.items():
+            setattr(self.s, name, value)
 
     def outcome(self) -> Outcome:
-        return Outcome(self.s, self.out)
+        return Outcome(self.s.freeze(), self.out)
 
     @classmethod
     def opened(cls, event: TicketEvent, now: datetime, policy: Policy) -> Outcome:
@@ -656,7 +658,8 @@ class Machine:
 
     def fire_ack_deadline(self) -> None:
         """Rule 3 (and rule 7's deadline, rule 10's unacknowledged handoff)."""
-        s = self.s
+        s = self.s  # the working copy: read what _arm clears first
+        escalated = s.escalation_rung
         tp = self.policy_now()
         last = len(tp.ladder.rungs)
         cap = self.cap(tp)
@@ -672,12 +675,12 @@ class Machine:
                 self._stop_paging()
             return
         reason: Reason = "ack_timeout"
-        if s.escalation_rung:
+        if escalated:
             reason = "escalation_timeout"
             self.record(
                 "breach",
-                f"escalation to rung {s.escalation_rung} not acknowledged in time",
-                rung=s.escalation_rung,
+                f"escalation to rung {escalated} not acknowledged in time",
+                rung=escalated,
                 kind="escalation",
             )
         if s.rung < last:

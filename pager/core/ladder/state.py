@@ -94,6 +94,71 @@ class TicketState:
     waited: timedelta | None = None
 
 
+#: TicketState's field names, in declaration (and storage) order.
+FIELD_NAMES = tuple(f.name for f in fields(TicketState))
+
+
+@dataclass(slots=True)
+class Draft:
+    """The machine's working copy of a :class:`TicketState` during one step (an explicit
+    builder: attribute writes are cheap, and the frozen state is built once, by
+    :meth:`freeze`). Its fields are TicketState's, in the same order
+    (``tests/core/test_ladder_state.py`` keeps the two lists equal)."""
+
+    ticket_id: str
+    queue: str | None
+    tier: str
+    severity: int
+    opened_at: datetime
+    last_event_at: datetime
+    customer: str | None
+    summary: str | None
+    region: str | None
+    closed: bool
+    rung: int
+    repeats: int
+    owner: str | None
+    owner_rotation: str | None
+    responded: bool
+    breached: bool
+    respond_by: datetime | None
+    respond_left: timedelta | None
+    ack_deadline: datetime | None
+    first_page_at: datetime | None
+    status_due: datetime | None
+    status_left: timedelta | None
+    remind_at: datetime | None
+    reminded: bool
+    paused: bool
+    shift_check_at: datetime | None
+    handoff_to: str | None
+    exhausted: bool
+    seq: int
+    pages: tuple[Page, ...]
+    steps: tuple[PendingStep, ...]
+    paged: tuple[str, ...]
+    customer_rung: int
+    owner_rung: int
+    escalation_rung: int
+    ack_business: bool
+    paused_at: datetime | None
+    ack_left: timedelta | None
+    paged_rungs: tuple[int, ...]
+    status_from: datetime | None
+    waited: timedelta | None
+
+    @classmethod
+    def of(cls, state: TicketState) -> Draft:
+        return cls(*[getattr(state, name) for name in FIELD_NAMES])
+
+    def freeze(self) -> TicketState:
+        return TicketState(*[getattr(self, name) for name in FIELD_NAMES])
+
+
+#: What the deadline table reads: a stored state, or the machine's working copy.
+StateView = TicketState | Draft
+
+
 @dataclass(slots=True)
 class Outcome:
     state: TicketState
