@@ -1,6 +1,6 @@
 """The core and the store, without broker or providers (issue 3).
 
-* ``core_steps``: pure :func:`pager.core.ladder.machine.step` calls per second on one core.
+* ``core_steps``: pure :func:`pager.core.ladder.step` calls per second on one core.
 * ``store_ingest``: a burst of 10,000 ``opened`` events through :class:`Service` (real
   SQLite store, group commit), until every one is committed.
 * ``simulate_10k``: ``pager simulate`` of 10,000 tickets over a week, wall time.
@@ -38,7 +38,7 @@ from bench.bench_common import (
 )
 from pager.config.load import load_config
 from pager.core.events import TicketEvent, parse_event
-from pager.core.ladder.machine import EventInput, Tick, TicketState, next_deadline, step
+from pager.core.ladder import EventInput, Tick, TicketState, next_deadline, step
 from pager.core.model import Config
 from pager.core.policy import Policy
 from pager.daemon.engine import Engine

@@ -27,7 +27,7 @@ from typing import Any
 
 from bench.bench_common import REPO, Options, Outcome, at_most, fresh_dir, info
 from pager.config.load import load_config
-from pager.core.ladder.machine import TicketState
+from pager.core.ladder import TicketState
 from pager.report import charts, render
 from pager.report.build import build
 from pager.report.html import html

@@ -37,6 +37,7 @@ import aiomqtt
 import yaml
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from pager.core.ladder import state_fields
 from pager.store.sqlite.codec import decode_state
 from testkit.daemon import DaemonProcess, write_settings
 from testkit.fake_twilio import FakeTwilio
@@ -421,7 +422,7 @@ class Rig:
 
     def tickets(self) -> dict[str, dict[str, Any]]:
         return {
-            tid: dict(decode_state(state).__dict__)
+            tid: state_fields(decode_state(state))
             for tid, state in self.query("SELECT ticket_id, state FROM tickets")
         }
 

@@ -2,7 +2,8 @@
 
 Checked here, within one file: every tier's calendar exists in this ladder, every tier
 has severity 1, severities are 1..4, business durations only with ``clock: business``,
-rung names are unique, ``repeat`` only on the last rung, targets are well formed.
+rung names are unique, ``repeat`` only on the last rung, targets are well formed,
+``escalate_to`` names an existing rung (1..number of rungs).
 Whether targets exist, and queue routing across ladders, is :mod:`crossref`'s job.
 """
 
@@ -35,6 +36,8 @@ SEVERITIES = (1, 2, 3, 4)
 _TARGET_KINDS: dict[str, RefKind] = {"rotation": "rotation", "role": "role", "person": "person"}
 _URGENCIES: tuple[Urgency, ...] = ("high", "low")
 _CLOCKS: tuple[ClockKind, ...] = ("24x7", "business")
+#: An ``escalate_to`` value, where it was written: checked once the rungs are known.
+_Cap = tuple[YNode, str, int]
 
 
 @dataclass(slots=True)
@@ -82,14 +85,18 @@ def parse_ladder(root: YNode | None, f: Fields) -> LadderFile:
     if "calendars" in top:
         calendars, calendar_names = _calendars(top["calendars"], f)
     tiers: dict[str, Tier] = {}
+    caps: list[_Cap] = []
     if "tiers" in top:
-        tiers = _tiers(top["tiers"], calendar_names, f)
+        tiers = _tiers(top["tiers"], calendar_names, f, caps)
     lead = DEFAULT_STATUS_REPORT_LEAD
     if "status_report_lead" in top:
         lead = f.wall(top["status_report_lead"], "status_report_lead", positive=False) or lead
     rungs: tuple[Rung, ...] = ()
     if "rungs" in top:
         rungs = _rungs(top["rungs"], f, result.refs)
+        for where, path, cap in caps:
+            if rungs and cap > len(rungs):
+                f.report(where, path, f"escalate_to {cap} is above the last rung ({len(rungs)})")
     if name is not None and len(f.issues.log) == before:
         result.ladder = Ladder(
             name=name,
@@ -156,7 +163,7 @@ def _calendars(node: YNode, f: Fields) -> tuple[dict[str, Calendar], list[str]]:
     return calendars, names
 
 
-def _tiers(node: YNode, calendar_names: list[str], f: Fields) -> dict[str, Tier]:
+def _tiers(node: YNode, calendar_names: list[str], f: Fields, caps: list[_Cap]) -> dict[str, Tier]:
     entries = f.entries(node, "tiers", "a mapping of tier names")
     if entries is None:
         return {}
@@ -185,13 +192,15 @@ def _tiers(node: YNode, calendar_names: list[str], f: Fields) -> dict[str, Tier]
                 calendar = None
         severities = None
         if "severities" in found:
-            severities = _severities(found["severities"], join(path, "severities"), f)
+            severities = _severities(found["severities"], join(path, "severities"), f, caps)
         if calendar is not None and severities is not None:
             tiers[name] = Tier(name, calendar, MappingProxyType(severities))
     return tiers
 
 
-def _severities(node: YNode, path: str, f: Fields) -> dict[int, SeverityPolicy] | None:
+def _severities(
+    node: YNode, path: str, f: Fields, caps: list[_Cap]
+) -> dict[int, SeverityPolicy] | None:
     entries = f.entries(node, path, "a mapping of severities 1..4")
     if entries is None:
         return None
@@ -203,7 +212,7 @@ def _severities(node: YNode, path: str, f: Fields) -> dict[int, SeverityPolicy] 
             f.report(entry.key_line, sub, f"severity must be 1, 2, 3 or 4, got '{key}'")
             ok = False
             continue
-        policy = _policy(entry.node, sub, f)
+        policy = _policy(entry.node, sub, f, caps)
         if policy is None:
             ok = False
         else:
@@ -214,11 +223,11 @@ def _severities(node: YNode, path: str, f: Fields) -> dict[int, SeverityPolicy] 
     return policies if ok else None
 
 
-def _policy(node: YNode, path: str, f: Fields) -> SeverityPolicy | None:
+def _policy(node: YNode, path: str, f: Fields, caps: list[_Cap]) -> SeverityPolicy | None:
     found = f.fields(
         node,
         path,
-        ("respond_within", "status_every", "urgency", "clock"),
+        ("respond_within", "status_every", "urgency", "clock", "escalate_to"),
         required=("respond_within", "urgency", "clock"),
     )
     if found is None:
@@ -233,11 +242,23 @@ def _policy(node: YNode, path: str, f: Fields) -> SeverityPolicy | None:
         urgency = f.choice(found["urgency"], join(path, "urgency"), "urgency", _URGENCIES)
     respond = _policy_duration(found, "respond_within", path, clock, f)
     status = _policy_duration(found, "status_every", path, clock, f)
+    escalate_to = None
+    if "escalate_to" in found:
+        escalate_to = f.integer(found["escalate_to"], join(path, "escalate_to"), minimum=1)
+        if escalate_to is None:
+            return None
+        caps.append((found["escalate_to"], join(path, "escalate_to"), escalate_to))
     if clock is None or urgency is None or respond is None:
         return None
     if "status_every" in found and status is None:
         return None
-    return SeverityPolicy(respond_within=respond, urgency=urgency, clock=clock, status_every=status)
+    return SeverityPolicy(
+        respond_within=respond,
+        urgency=urgency,
+        clock=clock,
+        status_every=status,
+        escalate_to=escalate_to,
+    )
 
 
 def _policy_duration(
@@ -270,7 +291,7 @@ def _rungs(node: YNode, f: Fields, refs: list[Ref]) -> tuple[Rung, ...]:
         found = f.fields(
             item,
             path,
-            ("name", "page", "inform", "ack_within", "repeat"),
+            ("name", "page", "inform", "ack_within", "repeat", "respond_within"),
             required=("name", "page", "ack_within"),
         )
         if found is None:
@@ -296,6 +317,11 @@ def _rungs(node: YNode, f: Fields, refs: list[Ref]) -> tuple[Rung, ...]:
         ack_within = None
         if "ack_within" in found:
             ack_within = f.wall(found["ack_within"], join(path, "ack_within"))
+        respond_within: Duration | None = None
+        if "respond_within" in found:
+            respond_within = f.duration(found["respond_within"], join(path, "respond_within"))
+            if respond_within is None:
+                continue
         repeat: int | None = 0
         if "repeat" in found:
             repeat = f.integer(found["repeat"], join(path, "repeat"), minimum=0)
@@ -307,7 +333,14 @@ def _rungs(node: YNode, f: Fields, refs: list[Ref]) -> tuple[Rung, ...]:
         if name is None or page is None or inform is None or ack_within is None or repeat is None:
             continue
         rungs.append(
-            Rung(name=name, page=page, ack_within=ack_within, inform=inform, repeat=repeat)
+            Rung(
+                name=name,
+                page=page,
+                ack_within=ack_within,
+                inform=inform,
+                repeat=repeat,
+                respond_within=respond_within,
+            )
         )
     return tuple(rungs)
 

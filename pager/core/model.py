@@ -164,6 +164,15 @@ class SeverityPolicy:
     urgency: Urgency
     clock: ClockKind
     status_every: Duration | None = None
+    #: The highest rung reached automatically (SPEC 5 rule 3a); None: the default.
+    escalate_to: int | None = None
+
+    def cap(self, rungs: int) -> int:
+        """The automatic cap on a ladder of ``rungs`` rungs: ``escalate_to``, else the
+        last rung for urgency high and rung 2 for low (never above the last rung)."""
+        if self.escalate_to is not None:
+            return max(1, min(self.escalate_to, rungs))
+        return rungs if self.urgency == "high" else min(2, rungs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +200,9 @@ class Rung:
     ack_within: timedelta
     inform: tuple[Target, ...] = ()
     repeat: int = 0
+    #: The deadline of this rung when a customer escalation brought the ticket here
+    #: (rule 7); business units count on the tier's calendar. None: ``ack_within``.
+    respond_within: Duration | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ class Policy:
         self.resolver = resolver or RotationResolver(config.rotations)
         self._calendars: dict[tuple[str, str], OpeningHours] = {}
         self._policies: dict[tuple[str | None, str, int], TicketPolicy] = {}
+        self._ladder_regions: dict[str, dict[str, str]] = {}
         # A set per rotation: a fan-out rotation may have thousands of regions.
         self._regions = {
             name: frozenset(r.name for r in rot.regions) for name, rot in config.rotations.items()
@@ -64,6 +65,23 @@ class Policy:
         if sev is None:
             raise PolicyError(f"tier {tier!r} defines no severity {severity}")
         return TicketPolicy(ladder, tier_policy, sev, self.calendar(ladder, tier_policy.calendar))
+
+    def region(self, ladder: Ladder, name: str) -> str | None:
+        """``name`` spelled as the config spells it, if it is a region of a rotation
+        ``ladder`` pages (matched case-insensitively: the desk may send "EMEA"); else None.
+        """
+        found = self._ladder_regions.get(ladder.name)
+        if found is None:
+            found = {}
+            for rung in ladder.rungs:
+                for target in rung.page:
+                    rotation = self.config.rotations.get(target.name)
+                    if target.kind != "rotation" or rotation is None:
+                        continue
+                    for region in rotation.regions:
+                        found.setdefault(region.name.casefold(), region.name)
+            self._ladder_regions[ladder.name] = found
+        return found.get(name.casefold())
 
     def calendar(self, ladder: Ladder, name: str) -> OpeningHours:
         key = (ladder.name, name)

@@ -1,6 +1,6 @@
 """Replay ticket events through the pure core under a virtual clock.
 
-The same :func:`pager.core.ladder.machine.step` the daemon runs, with time that jumps from one
+The same :func:`pager.core.ladder.step` the daemon runs, with time that jumps from one
 event or deadline to the next instead of passing. Events are applied in the order given;
 an event's virtual time is ``max(clock, event.at)`` (an out-of-order event is applied at
 once, as the daemon would). Before each event every deadline earlier than it fires.
@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pager.core.events import TicketEvent, format_instant
-from pager.core.ladder.machine import (
+from pager.core.ladder import (
     EventInput,
     Input,
     Notify,
@@ -53,6 +53,10 @@ class Line:
     via: str | None = None
     by: str | None = None
     detail: str = ""
+    #: Why the rung was paged (page lines and their steps), a breach's kind.
+    reason: str | None = None
+    kind: str | None = None
+    rung_name: str | None = None
 
     def to_json_text(self) -> str:
         """:meth:`to_json` as one JSON line (SPEC section 8's spacing), built directly:
@@ -69,6 +73,10 @@ class Line:
             out += f', "via": "{self.via}"'
         if self.by is not None:
             out += f', "by": {_str(self.by)}'
+        if self.reason is not None:
+            out += f', "reason": "{self.reason}"'
+        if self.kind is not None:
+            out += f', "kind": "{self.kind}"'
         return out + "}"
 
     def to_json(self) -> dict[str, Any]:
@@ -85,22 +93,50 @@ class Line:
             out["via"] = self.via
         if self.by is not None:
             out["by"] = self.by
+        if self.reason is not None:
+            out["reason"] = self.reason
+        if self.kind is not None:
+            out["kind"] = self.kind
         return out
 
     def to_text(self) -> str:
         parts = [format_instant(self.at), self.ticket, self.action]
         if self.rung:
-            parts.append(f"rung={self.rung}")
+            named = f" ({self.rung_name})" if self.rung_name else ""
+            parts.append(f"rung={self.rung}{named}")
         if self.to is not None:
             parts.append(f"to={self.to}")
         if self.via is not None:
             parts.append(f"via={self.via}")
         if self.by is not None:
             parts.append(f"by={self.by}")
+        if self.reason is not None:
+            parts.append(f"- {REASON_WORDS.get(self.reason, self.reason)}")
+        if self.kind is not None:
+            parts.append(f"[{BREACH_WORDS.get(self.kind, self.kind)}]")
         if self.detail:
             parts.append(f"({self.detail})")
         return " ".join(parts)
 
+
+#: SPEC section 8's reasons, in words for the text form.
+REASON_WORDS = {
+    "opened": "ticket opened",
+    "calendar_opened": "business hours began (low urgency waits for them)",
+    "ack_timeout": "the rung below did not acknowledge in time",
+    "breach": "respond-by passed without an acknowledgement",
+    "overdue": "the owner's status report is overdue",
+    "customer": "the customer escalated",
+    "escalation_timeout": "the rung the customer escalated to did not respond in time",
+    "engineer": "escalated by the person paged",
+    "handoff_unacked": "the follow-the-sun handoff was not acknowledged",
+    "repeat": "the last rung is paged again: nobody acknowledged",
+    "urgency_raised": "the urgency was raised",
+}
+BREACH_WORDS = {
+    "respond_by": "respond-by SLA breached",
+    "escalation": "escalation response time breached",
+}
 
 _str = json.JSONEncoder(ensure_ascii=True).encode
 
@@ -182,6 +218,8 @@ class Simulation:
                     command.rung,
                     command.person,
                     command.via,
+                    reason=command.reason if command.action == "page" else None,
+                    rung_name=self._rung_name(outcome.state, command.rung),
                 )
             elif isinstance(command, Record):
                 yield Line(
@@ -191,4 +229,12 @@ class Simulation:
                     command.rung,
                     by=command.by,
                     detail=command.detail,
+                    kind=command.kind,
+                    rung_name=self._rung_name(outcome.state, command.rung),
                 )
+
+    def _rung_name(self, state: TicketState, rung: int | None) -> str | None:
+        if not rung:
+            return None
+        rungs = self.policy.ticket_policy(state.queue, state.tier, state.severity).ladder.rungs
+        return rungs[rung - 1].name if rung <= len(rungs) else None

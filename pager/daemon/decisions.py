@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from pager.core.ladder.machine import (
+from pager.core.ladder import (
     Acknowledge,
     EscalateNow,
     EventInput,

@@ -1,7 +1,7 @@
 """The engine: inputs -> pure core -> one store transaction.
 
 Each public method takes ``now`` and runs one input through
-:func:`pager.core.ladder.machine.step`, then writes, in the caller's transaction, everything the
+:func:`pager.core.ladder.step`, then writes, in the caller's transaction, everything the
 step decided: the new state and its next deadline, outbox rows for the notifications
 (rendered, with reply codes), freed codes, cancelled unsent pages, and the audit log.
 
@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from pager.core.events import TicketEvent
-from pager.core.ladder.machine import (
+from pager.core.ladder import (
     Acknowledge,
     AckVia,
     ClosePages,
@@ -275,6 +275,7 @@ class Engine:
                     "detail": command.detail,
                     "by": command.by,
                     "rung": command.rung,
+                    "kind": command.kind,  # a breach's kind: respond_by | escalation
                 }
                 self._note(command.ticket_id, command.at, command.action, _compact(detail))
         return result
@@ -298,6 +299,8 @@ class Engine:
 
     def _audit_notify(self, n: Notify) -> None:
         detail = {"to": n.person, "via": n.via, "rung": n.rung, "kind": n.kind}
+        if n.reason is not None:
+            detail["reason"] = n.reason  # why this rung was paged (SPEC section 8)
         self._note(n.ticket_id, n.at, n.action, detail)
 
     def _enqueue(

@@ -30,7 +30,7 @@ from pager.core.events import (
     format_instant,
     parse_event,
 )
-from pager.core.ladder.machine import TicketState
+from pager.core.ladder import TicketState
 from pager.core.model import MqttSettings
 from pager.daemon.burstlog import BurstLog
 from pager.daemon.engine import Result

@@ -16,7 +16,7 @@ from typing import Literal, cast, get_args
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from pager.core.ladder.machine import TicketState
+from pager.core.ladder import TicketState
 from pager.core.messages import render
 from pager.core.messages.gsm7 import SINGLE_SEGMENT_SEPTETS, septets, to_gsm7
 from pager.core.model import Config

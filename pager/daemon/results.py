@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from pager.core.ladder.machine import Notify, Record, TicketState
+from pager.core.ladder import Notify, Record, TicketState
 
 Status = Literal["applied", "duplicate", "rejected", "unchanged"]
 #: Why an input was rejected, as a metric label: decided where the engine rejects it,

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pager.core.events import TicketEvent
-from pager.core.ladder.machine import AckVia
+from pager.core.ladder import AckVia
 from pager.core.policy import Policy
 from pager.daemon.engine import Changes, Engine, Result
 from pager.store.interface import Store

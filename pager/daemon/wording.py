@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from pager.core.ladder.machine import TicketState
+from pager.core.ladder import TicketState
 from pager.core.messages import render
 from pager.core.policy import Policy
 from pager.store.types import OutboxRow

@@ -25,7 +25,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
-from pager.core.ladder.machine import TicketState
+from pager.core.ladder import TicketState
 from pager.store.types import AuditEntry, InterruptedSms, NewMessage, OutboxRow, OutboxState
 
 

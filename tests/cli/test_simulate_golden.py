@@ -50,7 +50,8 @@ def test_simulate_json_lines_have_the_spec_shape(capsys: pytest.CaptureFixture[s
         "ack",
     }
     assert lines and all(
-        set(obj) <= {"at", "ticket", "action", "rung", "to", "via", "by"} for obj in lines
+        set(obj) <= {"at", "ticket", "action", "rung", "to", "via", "by", "reason", "kind"}
+        for obj in lines
     )
     assert all(obj["action"] in actions for obj in lines)
     assert [obj["at"] for obj in lines] == sorted(obj["at"] for obj in lines)
@@ -70,7 +71,78 @@ def test_simulate_json_lines_have_the_spec_shape(capsys: pytest.CaptureFixture[s
         "rung": 1,
         "to": "dung",
         "via": "sms",
+        "reason": "opened",
     }
+
+
+REASONS = {
+    "opened",
+    "calendar_opened",
+    "ack_timeout",
+    "breach",
+    "overdue",
+    "customer",
+    "escalation_timeout",
+    "engineer",
+    "handoff_unacked",
+    "repeat",
+    "urgency_raised",
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.stem for s in SCENARIOS])
+def test_every_page_says_why_and_every_breach_its_kind(
+    scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rule 10 of issue 11 / SPEC section 8: `reason` on every page line (and only
+    there), `kind` on every breach line."""
+    assert main(["simulate", "-c", str(REPO), str(scenario), "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    for obj in lines:
+        if obj["action"] == "page":
+            assert obj["reason"] in REASONS, obj
+        else:
+            assert "reason" not in obj, obj
+        if obj["action"] == "breach":
+            assert obj["kind"] in {"respond_by", "escalation"}, obj
+        else:
+            assert "kind" not in obj, obj
+
+
+def test_no_executive_is_paged_for_severity_3_or_4_unless_the_customer_asks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 11's done-criterion, over every shipped example: a rung-3 or rung-4 page of
+    a Severity 3 or 4 ticket exists only because the customer escalated."""
+    low_tickets = set()
+    for scenario in SCENARIOS:
+        for raw in scenario.read_text().splitlines():
+            event = json.loads(raw)
+            if event.get("severity") in (3, 4):
+                low_tickets.add(event["ticket_id"])
+        assert main(["simulate", "-c", str(REPO), str(scenario), "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    executive = [
+        obj
+        for obj in lines
+        if obj["action"] == "page" and obj["ticket"] in low_tickets and obj["rung"] >= 3
+    ]
+    assert executive, "the examples must show a customer asking for the executives"
+    assert {obj["reason"] for obj in executive} == {"customer"}
+
+
+def test_text_form_names_rungs_and_reasons(capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = REPO / "examples" / "sev3-customer-escalation.jsonl"
+    assert main(["simulate", "-c", str(REPO), str(scenario)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("2026-11-25T20:30:00Z T-6006 note (opened: severity 3")
+    assert "respond by 2026-11-26T09:30:00Z" in out[0]
+    assert "status reports: none" in out[0]
+    assert any(
+        "page rung=2 (duty-manager) to=carlos via=email - the customer escalated" in line
+        for line in out
+    )
+    assert any("[escalation response time breached]" in line for line in out)
 
 
 def test_simulate_until_stops_the_clock(capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,6 +187,8 @@ def test_simulate_reports_bad_lines_and_exits_1(
     to=st.none() | st.text(max_size=8),
     via=st.none() | st.sampled_from(["sms", "email", "voice"]),
     by=st.none() | st.text(max_size=8),
+    reason=st.none() | st.sampled_from(["opened", "customer"]),
+    kind=st.none() | st.sampled_from(["respond_by", "escalation"]),
 )
 def test_json_line_is_exactly_json_dumps_of_the_mapping(
     at: datetime,
@@ -124,6 +198,8 @@ def test_json_line_is_exactly_json_dumps_of_the_mapping(
     to: str | None,
     via: str | None,
     by: str | None,
+    reason: str | None,
+    kind: str | None,
 ) -> None:
-    line = Line(at, ticket, action, rung, to, via, by)
+    line = Line(at, ticket, action, rung, to, via, by, reason=reason, kind=kind)
     assert line.to_json_text() == json.dumps(line.to_json(), separators=(", ", ": "))

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from pager.core.model import (
     BusinessDays,
+    BusinessHours,
     Calendar,
     Config,
     Handoff,
@@ -106,4 +107,48 @@ def build(
             rots,
             {"support": ladder},
         )
+    )
+
+
+def seeds_rungs(duty: Target | None = None) -> tuple[Rung, ...]:
+    """OPSWAT's four rungs: the duty manager and the executives answer a customer
+    escalation within 2 business hours (rung ``respond_within``)."""
+    return (
+        Rung(
+            "case-owner",
+            (Target("rotation", "eng"),),
+            timedelta(minutes=15),
+            (Target("role", "managers"),),
+        ),
+        Rung(
+            "duty-manager",
+            (duty or Target("person", "dee"),),
+            timedelta(minutes=30),
+            respond_within=BusinessHours(2),
+        ),
+        Rung("leadership", (Target("person", "eve"),), timedelta(minutes=30)),
+        Rung(
+            "executive",
+            (Target("role", "execs"),),
+            timedelta(minutes=30),
+            (),
+            2,
+            respond_within=BusinessHours(2),
+        ),
+    )
+
+
+def seeds(*, duty: Target | None = None, rotations: dict[str, Rotation] | None = None) -> Policy:
+    """The factory ladder with OPSWAT's rungs and caps: Sev 1 climbs to the executives
+    (default cap for urgency high), Sev 2 stops at leadership (3), Sev 3 at the duty
+    manager (default for urgency low), Sev 4 at the duty manager (written)."""
+    return build(
+        rungs=seeds_rungs(duty),
+        rotations=rotations,
+        severities={
+            1: SeverityPolicy(minutes(30), "high", "24x7", minutes(120)),
+            2: SeverityPolicy(minutes(60), "high", "24x7", minutes(120), escalate_to=3),
+            3: SeverityPolicy(minutes(180), "low", "business"),
+            4: SeverityPolicy(BusinessDays(1), "low", "business", escalate_to=2),
+        },
     )

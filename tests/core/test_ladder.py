@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from pager.core.events import TicketEvent
-from pager.core.ladder.machine import (
+from pager.core.ladder import (
     Acknowledge,
     EscalateNow,
     EventInput,
@@ -135,7 +135,8 @@ def test_rule3_no_ack_climbs_every_rung_then_repeats_then_stops() -> None:
         ("04:15", 4),
     ]
     unacked = brief(lines, "unacknowledged")
-    assert {to for _h, _a, _r, to, _v in unacked} == {"cai", "dee", "eve", "fay", "gus"}
+    # Rule 3 (amended): everyone paged OR informed (mgr, rung 1's inform), nobody else.
+    assert {to for _h, _a, _r, to, _v in unacked} == {"cai", "dee", "eve", "fay", "gus", "mgr"}
     assert {h for h, *_ in unacked} == {"04:45"}
     assert lines[-1].at <= t("2026-11-20T04:45")  # nothing after: paging stopped
 

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pager.core.events import TicketEvent
-from pager.core.ladder.machine import (
+from pager.core.ladder import (
     Acknowledge,
     EventInput,
+    Input,
     Notify,
+    Outcome,
     Rejected,
     Tick,
     TicketState,
     next_deadline,
     step,
 )
+from pager.core.policy import Policy
 from pager.core.simulation import Simulation
-from tests.core.factory import build, t
+from tests.core.factory import build, seeds, t
 
 P = build()
 START = t("2026-11-20T01:00")
@@ -122,13 +127,25 @@ def test_every_open_page_has_an_owner_or_an_armed_deadline(
     for state in sim.tickets.values():
         if state.closed:
             continue
+        low = P.ticket_policy(state.queue, state.tier, state.severity).severity.urgency == "low"
         if state.pages:  # someone was asked to acknowledge
-            assert state.ack_deadline is not None or state.exhausted or state.owner is not None
+            # Rule 2: a low-urgency page has no deadline (it climbs at respond-by);
+            # rule 8: a waiting ticket's deadline is paused.
+            assert (
+                state.ack_deadline is not None
+                or state.exhausted
+                or state.owner is not None
+                or state.responded
+                or state.paused
+                or low
+            )
         assert (
             state.owner is not None
             or state.exhausted
             or next_deadline(state) is not None
             or state.responded
+            or state.paused  # rule 8: nothing is due until the customer replies
+            or (low and state.breached)  # rule 2/4: a breached low ticket waits
         )
 
 
@@ -155,3 +172,90 @@ def test_ack_at_any_time_stops_paging_for_good(minute: int, person: str) -> None
         return
     later = step(state, Tick(), now + timedelta(hours=1, minutes=40), P)
     assert not [c for c in later.commands if isinstance(c, Notify) and c.action == "page"]
+
+
+# --- the amended rules (issue 11) -------------------------------------------------------
+
+SEEDS = seeds()
+#: Reasons that may page above the severity's cap: the customer's and an engineer's ask.
+ASKED = {"customer", "engineer"}
+
+
+def _steps(
+    events: list[TicketEvent], policy: Policy, until: timedelta = timedelta(days=3)
+) -> Iterator[tuple[TicketState | None, Input, datetime, Outcome]]:
+    """Every step the simulation would take, per ticket, with the state before it
+    (events before the deadlines of their own instant, SPEC 5 rule 12)."""
+    states: dict[str, TicketState] = {}
+    clock: datetime | None = None
+
+    def fire(ticket: str, before: datetime, inclusive: bool) -> Iterator[Any]:
+        while ticket in states:
+            due = next_deadline(states[ticket])
+            if due is None or due > before or (due == before and not inclusive):
+                return
+            out = step(states[ticket], Tick(), due, policy)
+            yield states[ticket], Tick(), due, out
+            states[ticket] = out.state
+
+    for event in events:
+        now = event.at if clock is None else max(clock, event.at)
+        clock = now
+        for ticket in list(states):
+            yield from fire(ticket, now, inclusive=False)
+        try:
+            out = step(states.get(event.ticket_id), EventInput(event), now, policy)
+        except Rejected:
+            continue
+        yield states.get(event.ticket_id), EventInput(event), now, out
+        states[event.ticket_id] = out.state
+    for ticket in list(states):
+        yield from fire(ticket, START + until, inclusive=True)
+
+
+def _cap(state: TicketState) -> int:
+    tp = SEEDS.ticket_policy(state.queue, state.tier, state.severity)
+    rungs = len(tp.ladder.rungs)
+    return min(rungs, max(tp.severity.cap(rungs), state.customer_rung))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scripts())
+def test_nothing_automatic_ever_pages_above_the_cap(events: list[TicketEvent]) -> None:
+    for before, _inp, now, out in _steps(events, SEEDS):
+        held = {
+            (st.person, st.via, st.rung) for st in (before.steps if before else ()) if st.due <= now
+        }
+        for c in out.commands:
+            if not isinstance(c, Notify) or c.action != "page" or c.reason in ASKED:
+                continue
+            if (c.person, c.via, c.rung) in held:
+                continue  # a step of an earlier page: rule 3 lets scheduled steps go out
+            assert c.rung <= _cap(out.state), (c, out.state)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scripts())
+def test_no_email_goes_to_someone_neither_paged_nor_informed_nor_owner(
+    events: list[TicketEvent],
+) -> None:
+    for before, _inp, _now, out in _steps(events, SEEDS):
+        owners = {out.state.owner, before.owner if before else None}
+        for c in out.commands:
+            if isinstance(c, Notify) and c.action in ("unacknowledged", "closed"):
+                assert c.person in out.state.paged or c.person in owners, c
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scripts(), st.integers(1, 60 * 24 * 3))
+def test_while_waiting_on_the_customer_nothing_fires_and_no_held_step_is_sent(
+    events: list[TicketEvent], later: int
+) -> None:
+    for before, inp, now, out in _steps(events, SEEDS):
+        if out.state.paused:
+            assert next_deadline(out.state) is None
+            # however long the wait, a deadline tick sends nothing
+            tick = step(out.state, Tick(), now + timedelta(minutes=later), SEEDS)
+            assert tick.commands == [] and tick.state == out.state
+        if before is not None and before.paused and isinstance(inp, Tick):
+            raise AssertionError("a deadline fired while waiting on the customer")

@@ -30,6 +30,7 @@ import aiomqtt
 import pytest
 import yaml
 
+from pager.core.ladder import state_fields
 from pager.store.sqlite.codec import decode_state
 from testkit.daemon import DaemonProcess, write_settings
 from testkit.fake_twilio import FakeTwilio, TwilioRequest
@@ -291,7 +292,7 @@ class PagerRig:
     def ticket_state(self, ticket: str) -> dict[str, Any]:
         rows = self.query("SELECT state FROM tickets WHERE ticket_id = ?", ticket)
         assert rows, f"no ticket {ticket} in the store"
-        return dict(decode_state(rows[0][0]).__dict__)
+        return state_fields(decode_state(rows[0][0]))
 
     # -- HTTP --
 

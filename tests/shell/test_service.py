@@ -108,7 +108,7 @@ async def test_an_urgent_job_overtakes_a_backlog(service: Service) -> None:
 
 async def test_a_commit_reports_the_earliest_deadline_it_set(service: Service) -> None:
     from pager.core.events import parse_event
-    from pager.core.ladder.machine import next_deadline
+    from pager.core.ladder import next_deadline
     from pager.daemon.service import CommitInfo
     from tests.shell.test_ingest import NOW, event
 

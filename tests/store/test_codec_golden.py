@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pager.core.ladder.machine import Page, PendingStep, TicketState
+from pager.core.ladder import Page, PendingStep, TicketState
 from pager.store.sqlite import codec
 from pager.store.sqlite.codec import STORED_LAYOUT, decode_state, encode_state
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pager.core.ladder.machine import Page, TicketState
+from pager.core.ladder import Page, TicketState
 from pager.store.interface import Store
 from pager.store.types import AuditEntry, NewMessage, OutboxState, StoreError
 

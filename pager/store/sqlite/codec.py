@@ -27,7 +27,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pager.core.ladder.machine import Page, PendingStep, TicketState
+from pager.core.ladder import Page, PendingStep, TicketState
 
 FORMAT = 2
 _DATETIME_FIELDS = frozenset(
@@ -40,9 +40,11 @@ _DATETIME_FIELDS = frozenset(
         "status_due",
         "remind_at",
         "shift_check_at",
+        "paused_at",
+        "status_from",
     }
 )
-_TIMEDELTA_FIELDS = frozenset({"respond_left", "status_left"})
+_TIMEDELTA_FIELDS = frozenset({"respond_left", "status_left", "ack_left", "waited"})
 #: The stored order of TicketState's fields (format 2). Append-only: see the module
 #: docstring. Positions 1.. of a stored array are these names, in this order.
 STORED_LAYOUT: tuple[str, ...] = (
@@ -78,6 +80,16 @@ STORED_LAYOUT: tuple[str, ...] = (
     "pages",
     "steps",
     "paged",
+    # issue 11 (the amended ladder); older rows take the dataclass defaults
+    "customer_rung",
+    "owner_rung",
+    "escalation_rung",
+    "ack_business",
+    "paused_at",
+    "ack_left",
+    "paged_rungs",
+    "status_from",
+    "waited",
 )
 
 _DATACLASS_FIELDS = frozenset(f.name for f in dataclasses.fields(TicketState))
@@ -109,6 +121,8 @@ def _codec(name: str) -> str:
         return "datetime"
     if name in _TIMEDELTA_FIELDS:
         return "timedelta"
+    if name == "paged_rungs":
+        return "paged"  # a tuple of plain values, stored as a list like ``paged``
     return name if name in ("pages", "steps", "paged") else "plain"
 
 
@@ -125,11 +139,10 @@ def field_path(name: str) -> str:
 
 def encode_state(state: TicketState) -> str:
     """The state as compact JSON text (format :data:`FORMAT`)."""
-    fields = state.__dict__
     out: list[Any] = [FORMAT]
     append = out.append
     for name, kind in zip(_FIELD_NAMES, _KINDS, strict=True):
-        value = fields.get(name)  # None: a retired field keeps its place
+        value = getattr(state, name, None)  # None: a retired field keeps its place
         if value is None or kind == "plain":
             append(value)
         elif kind == "datetime":
@@ -140,8 +153,15 @@ def encode_state(state: TicketState) -> str:
             # Page stored as [person, rung, kind, at, rotation] (append-only too).
             append([[p.person, p.rung, p.kind, _us(p.at), p.rotation] for p in value])
         elif kind == "steps":
-            # PendingStep stored as [due, person, via, kind, rung].
-            append([[_us(st.due), st.person, st.via, st.kind, st.rung] for st in value])
+            # PendingStep stored as [due, person, via, kind, rung] + [reason] when it
+            # has one (appended for issue 11; a row without it reads reason None).
+            append(
+                [
+                    [_us(st.due), st.person, st.via, st.kind, st.rung]
+                    + ([st.reason] if st.reason is not None else [])
+                    for st in value
+                ]
+            )
         else:  # paged
             append(list(value))
     return _ENCODER.encode(out)
@@ -172,7 +192,7 @@ def decode_state(text: str) -> TicketState:
                 kwargs[name] = tuple(_page(p[0], p[1], p[2], _from_us(p[3]), p[4]) for p in value)
             elif kind == "steps":
                 kwargs[name] = tuple(
-                    _step(_from_us(st[0]), st[1], st[2], st[3], st[4]) for st in value
+                    _step(_from_us(st[0]), st[1], st[2], st[3], st[4], *st[5:6]) for st in value
                 )
             else:
                 kwargs[name] = tuple(value)
@@ -186,9 +206,11 @@ def _page(person: Any, rung: Any, kind: Any, at: datetime, rotation: Any) -> Pag
     return Page(person=person, rung=rung, kind=kind, at=at, rotation=rotation)
 
 
-def _step(due: datetime, person: Any, via: Any, kind: Any, rung: Any) -> PendingStep:
-    """A stored pending step's positions, by name."""
-    return PendingStep(due=due, person=person, via=via, kind=kind, rung=rung)
+def _step(
+    due: datetime, person: Any, via: Any, kind: Any, rung: Any, reason: Any = None
+) -> PendingStep:
+    """A stored pending step's positions, by name (``reason`` absent in older rows)."""
+    return PendingStep(due=due, person=person, via=via, kind=kind, rung=rung, reason=reason)
 
 
 def _undt(value: str | None) -> datetime | None:

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
 
-from pager.core.ladder.machine import TicketState
+from pager.core.ladder import TicketState
 from pager.store.sqlite.codec import decode_state, encode_state
 from pager.store.sqlite.db import from_ts, ts
 
