@@ -21,7 +21,7 @@ import operator
 import time
 from datetime import datetime
 
-from pager.core.ladder.machine import TicketState
+from pager.core.ladder import TicketState
 from pager.core.model import Config
 from pager.daemon import test_pages
 from pager.daemon.engine import Engine

@@ -15,7 +15,7 @@ from typing import Any
 
 from pager.core.coverage import Coverage
 from pager.core.hours import zone
-from pager.core.ladder.machine import TicketState
+from pager.core.ladder import TicketState
 from pager.core.model import Config
 from pager.core.rotation import RotationResolver
 from pager.daemon.engine import describe
