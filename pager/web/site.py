@@ -512,30 +512,34 @@ class StatusSite:
         config, _ = self._current()
         now = self._clock()
         tiers = sorted({t for ladder in config.ladders.values() for t in ladder.tiers})
-        page: dict[str, Any] = {"now": views.iso(now), "tiers": tiers, "charts": [], "tables": []}
+        page: dict[str, Any] = {
+            "now": views.iso(now),
+            "tiers": tiers,
+            "error": "",
+            "report_heading": "",
+            "json_url": "/api/report",
+            "charts": [],
+            "tables": [],
+        }
         try:
             query = reports.parse_query(request.query, config, now)
         except ValueError as exc:
             form = {k: request.query.get(k, "") for k in ("from", "to", "tier")}
-            return self._report_html(
-                400, **page, form=form, error=str(exc), report_heading="", json_url="/api/report"
-            )
+            return self._report_html(400, {**page, "form": form, "error": str(exc)})
         try:
             report, drawn = await reports.run(config, query, draw=True)
         except LookupError as exc:
             raise web.HTTPServiceUnavailable(text=f"{exc}\n") from None
-        return self._report_html(
-            200,
-            **page,
-            form=query.form(),
-            error="",
-            report_heading=report_render.heading(report),
-            json_url="/api/report?" + urlencode(query.form()),
-            charts=inline_charts(drawn),
-            tables=report_tables(report),
-        )
+        page |= {
+            "form": query.form(),
+            "report_heading": report_render.heading(report),
+            "json_url": "/api/report?" + urlencode(query.form()),
+            "charts": inline_charts(drawn),
+            "tables": report_tables(report),
+        }
+        return self._report_html(200, page)
 
-    def _report_html(self, status: int, **context: Any) -> web.Response:
+    def _report_html(self, status: int, context: dict[str, Any]) -> web.Response:
         response = self._html("report.html", status=status, **context)
         # matplotlib's SVG styles its shapes with style attributes and a <style> element:
         # inline styles (never scripts) are allowed on this page only.
