@@ -541,10 +541,13 @@ class StatusSite:
 
     def _report_html(self, status: int, context: dict[str, Any]) -> web.Response:
         response = self._html("report.html", status=status, **context)
-        # matplotlib's SVG styles its shapes with style attributes and a <style> element:
-        # inline styles (never scripts) are allowed on this page only.
-        response.headers["Content-Security-Policy"] = _HEADERS["Content-Security-Policy"].replace(
-            "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+        # matplotlib's SVG styles its shapes with style attributes and a <style> element,
+        # and the heat map is a data: PNG inside it: inline styles and data: images (never
+        # scripts) are allowed on this page only.
+        response.headers["Content-Security-Policy"] = (
+            _HEADERS["Content-Security-Policy"]
+            .replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+            .replace("img-src 'self'", "img-src 'self' data:")
         )
         return response
 

@@ -127,7 +127,8 @@ async def test_html_has_the_charts_inside_the_status_page(report_rig: Rig) -> No
     assert "SLA attainment" in text and "3 ticket(s) opened" in text
     # matplotlib's SVG needs inline styles; scripts stay forbidden.
     csp = response.headers["Content-Security-Policy"]
-    assert "style-src 'self' 'unsafe-inline'" in csp and "default-src 'none'" in csp
+    assert "style-src 'self' 'unsafe-inline'" in csp and "img-src 'self' data:" in csp
+    assert "default-src 'none'" in csp and "script-src" not in csp
     assert_no_contact(text)
     # The status page links to the report.
     status = await (await client.get("/status", headers=BEARER)).text()
