@@ -185,3 +185,33 @@ async def test_report_reads_a_read_only_connection(report_rig: Rig) -> None:
             conn.execute("DELETE FROM audit")
     finally:
         conn.close()
+
+
+async def test_report_is_off_with_the_status_page(tmp_path: Path) -> None:
+    """Without ``http.status_auth_file`` the report routes answer 404 like the others."""
+    store = tmp_path / "pager.db"
+    config = load_config(
+        make_config_dir(tmp_path, secret=False),
+        require_secrets=True,
+        environ={"PAGER_STORE": f"sqlite:{store}"},
+    )
+    service, server = build_site(config, store, Clock())
+    await service.start()
+    client = TestClient(TestServer(server.app()))
+    await client.start_server()
+    try:
+        for path in ("/status/report", "/api/report"):
+            assert (await client.get(path, headers=BEARER)).status == 404, path
+    finally:
+        await client.close()
+        await service.close()
+
+
+async def test_a_store_the_report_cannot_open_is_a_503(rig: tuple[Client, Service]) -> None:
+    """The conftest rig's config names ``sqlite::memory:``: no file to read the report from."""
+    client, _ = rig
+    for path in ("/api/report", "/status/report"):
+        response = await client.get(path, headers=BEARER)
+        assert response.status == 503, path
+        text = await response.text()
+        assert text.startswith("no store at") and text.count("\n") == 1
