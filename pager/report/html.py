@@ -53,7 +53,11 @@ svg { max-width: 100%; height: auto; }
 _PROLOGUE = re.compile(r"^.*?(?=<svg)", re.DOTALL)
 
 
+def inline(charts: list[Chart]) -> list[Chart]:
+    """The charts with their SVG ready to sit inside an HTML page (no XML prologue)."""
+    return [Chart(c.name, c.title, _PROLOGUE.sub("", c.svg, count=1), c.png) for c in charts]
+
+
 def html(report: Report, charts: list[Chart]) -> str:
     """The page; each chart's SVG is inlined without its XML prologue."""
-    inline = [Chart(c.name, c.title, _PROLOGUE.sub("", c.svg, count=1), c.png) for c in charts]
-    return _TEMPLATE.render(heading=heading(report), charts=inline, tables=tables(report))
+    return _TEMPLATE.render(heading=heading(report), charts=inline(charts), tables=tables(report))

@@ -6,6 +6,9 @@ Routes (mounted on the webhook server's app by :meth:`StatusSite.mount`):
   coverage picture of one rotation, the open tickets (most urgent first, 100 a page).
 * ``GET /status/ticket/{id}``: one ticket and its timeline (the audit).
 * ``GET /status/people``: everyone's calendar feed and last confirmed test page.
+* ``GET /status/report?from=&to=&tier=``, ``GET /api/report?...``: the SLA and on-call
+  load report of ``pager report`` (HTML with its charts, or its JSON) over ``[from, to)``,
+  by default the last 30 days up to now (:mod:`pager.web.reports`).
 * ``GET|POST /status/login``, ``POST /status/logout``: the password form and its cookie.
 * ``GET /api/oncall``, ``/api/coverage?rotation=&week=``, ``/api/tickets?offset=&limit=``,
   ``/api/ticket/{id}``, ``/api/people`` (names and last confirmed test page): the same
@@ -35,6 +38,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
@@ -46,7 +50,10 @@ from pager.core.model import Config
 from pager.core.rotation import RotationResolver
 from pager.daemon.engine import Engine
 from pager.daemon.service import Service
-from pager.web import auth, svg, views
+from pager.report import render as report_render
+from pager.report.html import inline as inline_charts
+from pager.report.tables import tables as report_tables
+from pager.web import auth, reports, svg, views
 from pager.web.tickets import OpenTickets
 
 HERE = Path(__file__).parent
@@ -116,6 +123,8 @@ class StatusSite:
         r.add_get("/api/tickets", self._api_tickets, name="api_tickets")
         r.add_get("/api/ticket/{id}", self._api_ticket, name="api_ticket")
         r.add_get("/api/people", self._api_people, name="api_people")
+        r.add_get("/status/report", self._report_page, name="status_report")
+        r.add_get("/api/report", self._api_report, name="api_report")
         r.add_get("/calendar/rotation/{name}.ics", self._feed_rotation, name="calendar_rotation")
         r.add_get("/calendar/person/{name}.ics", self._feed_person, name="calendar_person")
 
@@ -485,6 +494,76 @@ class StatusSite:
     async def _api_ticket(self, request: web.Request) -> web.Response:
         self._api_guard(request)
         return _json(await self._ticket_data(request))
+
+    # --- the report -----------------------------------------------------------------
+
+    def _report_query(self, request: web.Request) -> reports.Query:
+        """The request's period and tier; 400 with the one-line reason when unusable."""
+        config, _ = self._current()
+        try:
+            return reports.parse_query(request.query, config, self._clock())
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=f"{exc}\n") from None
+
+    async def _report_page(self, request: web.Request) -> web.Response:
+        denied = self._html_guard(request)
+        if denied is not None:
+            return denied
+        config, _ = self._current()
+        now = self._clock()
+        tiers = sorted({t for ladder in config.ladders.values() for t in ladder.tiers})
+        page: dict[str, Any] = {
+            "now": views.iso(now),
+            "tiers": tiers,
+            "error": "",
+            "report_heading": "",
+            "json_url": "/api/report",
+            "charts": [],
+            "tables": [],
+        }
+        try:
+            query = reports.parse_query(request.query, config, now)
+        except ValueError as exc:
+            form = {k: request.query.get(k, "") for k in ("from", "to", "tier")}
+            return self._report_html(400, {**page, "form": form, "error": str(exc)})
+        try:
+            report, drawn = await reports.run(config, query, draw=True)
+        except LookupError as exc:
+            raise web.HTTPServiceUnavailable(text=f"{exc}\n") from None
+        page |= {
+            "form": query.form(),
+            "report_heading": report_render.heading(report),
+            "json_url": "/api/report?" + urlencode(query.form()),
+            "charts": inline_charts(drawn),
+            "tables": report_tables(report),
+        }
+        return self._report_html(200, page)
+
+    def _report_html(self, status: int, context: dict[str, Any]) -> web.Response:
+        response = self._html("report.html", status=status, **context)
+        # matplotlib's SVG styles its shapes with style attributes and a <style> element,
+        # and the heat map is a data: PNG inside it: inline styles and data: images (never
+        # scripts) are allowed on this page only.
+        response.headers["Content-Security-Policy"] = (
+            _HEADERS["Content-Security-Policy"]
+            .replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+            .replace("img-src 'self'", "img-src 'self' data:")
+        )
+        return response
+
+    async def _api_report(self, request: web.Request) -> web.Response:
+        self._api_guard(request)
+        config, _ = self._current()
+        query = self._report_query(request)
+        try:
+            report, _ = await reports.run(config, query, draw=False)
+        except LookupError as exc:
+            raise web.HTTPServiceUnavailable(text=f"{exc}\n") from None
+        return web.Response(
+            text=report_render.json_text(report),
+            content_type="application/json",
+            headers={"Cache-Control": "no-store"},
+        )
 
     # --- calendar feeds -----------------------------------------------------------------
 
