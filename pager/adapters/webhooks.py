@@ -37,7 +37,7 @@ from pager.daemon import replies_in as inbound
 from pager.daemon.engine import Engine
 from pager.daemon.metrics import Metrics
 from pager.daemon.service import Service
-from pager.store.sqlite.store import StoreError
+from pager.store.types import StoreError
 
 log = logging.getLogger("pager.webhooks")
 

@@ -18,7 +18,6 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +31,15 @@ from pager.adapters.webhooks import WebhookServer
 from pager.config.load import ConfigError, load_config
 from pager.core.model import Config
 from pager.core.policy import Policy
+from pager.daemon.clock import Clock, SystemClock
 from pager.daemon.deadlines import DeadlineLoop
 from pager.daemon.engine import Engine
 from pager.daemon.events_in import Ingest
 from pager.daemon.metrics import Metrics
 from pager.daemon.outbox.relay import Relay, Senders
 from pager.daemon.service import CommitInfo, Service
-from pager.store.sqlite.store import Checkpointer, SqliteStore, StoreError, path_from_url
+from pager.store.open import open_store
+from pager.store.types import StoreError
 
 log = logging.getLogger("pager")
 
@@ -71,6 +72,8 @@ class Daemon:
         self.dry_run = dry_run
         self.environ = dict(os.environ if environ is None else environ)
         self.metrics = Metrics()
+        #: The daemon's one clock, handed to every part that needs "now".
+        self.clock: Clock = SystemClock()
         self.notifier = SystemdNotifier.from_environ(self.environ)
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
@@ -90,23 +93,21 @@ class Daemon:
         self.config = config
         settings = config.settings
         try:
-            store = SqliteStore(path_from_url(settings.store), checkpoint_in_background=True)
+            store = open_store(settings.store, background=True)
         except (StoreError, ValueError) as exc:
             log.error("store: %s", exc)
             return 1
-        checkpointer = Checkpointer(store.path)
-        checkpointer.start()
         service = Service(store, Policy(config))
         await service.start()
         senders = self._senders(config)
-        relay = Relay(service, senders, settings, self.metrics)
-        timers = DeadlineLoop(service, self.metrics)
+        relay = Relay(service, senders, settings, self.metrics, clock=self.clock)
+        timers = DeadlineLoop(service, self.metrics, clock=self.clock)
         try:
             # Sends the last process left in flight: found at the provider, or queued again.
             await relay.recover()
         except StoreError as exc:
             log.error("store: %s", exc)
-            await self._release(service, checkpointer, senders)
+            await self._release(service, senders)
             return 1
         bridge = MqttBridge(settings.mqtt, on_message=self._on_message)
         self.ingest = Ingest(
@@ -120,7 +121,7 @@ class Daemon:
             state_publish=lambda topic, payload: bridge.publish_nowait(topic, payload, retain=True),
             settings=settings.mqtt,
             metrics=self.metrics,
-            clock=lambda: datetime.now(UTC),
+            clock=self.clock,
             tier_known=lambda name: self.service.policy.config.tier(name) is not None,
         )
         webhooks = WebhookServer(
@@ -129,7 +130,7 @@ class Daemon:
             metrics=self.metrics,
             public_url=settings.http.public_url,
             health=lambda: self._health(bridge, service),
-            clock=lambda: datetime.now(UTC),
+            clock=self.clock,
         )
         self.service, self.relay, self.timers, self.bridge = service, relay, timers, bridge
         self.webhooks = webhooks
@@ -153,7 +154,7 @@ class Daemon:
                 settings.http.listen_port,
                 exc,
             )
-            await self._release(service, checkpointer, senders)
+            await self._release(service, senders)
             return 1
         log.info("webhooks listening on %s:%d", settings.http.listen_host, port)
         try:
@@ -191,7 +192,7 @@ class Daemon:
                     task.cancel()
         finally:
             await webhooks.stop()
-            await self._release(service, checkpointer, senders)
+            await self._release(service, senders)
         log.info("stopped")
         return 0
 
@@ -218,13 +219,10 @@ class Daemon:
         )
         return Senders(twilio, twilio, mailer)
 
-    async def _release(
-        self, service: Service, checkpointer: Checkpointer, senders: Senders
-    ) -> None:
-        """Close what :meth:`run` opened: the service and its store, the checkpointer, the
-        senders (every way out of run)."""
+    async def _release(self, service: Service, senders: Senders) -> None:
+        """Close what :meth:`run` opened: the service and its store, the senders (every
+        way out of run)."""
         await service.close()
-        checkpointer.stop()
         await self._close_senders(senders)
 
     async def _close_senders(self, senders: Senders) -> None:
@@ -340,7 +338,7 @@ class Daemon:
         """Every second: a heartbeat write (the store's health), and the gauges."""
 
         def probe(engine: Engine) -> tuple[int, int]:
-            engine.store.heartbeat(datetime.now(UTC))  # a write: proves the store works
+            engine.store.heartbeat(self.clock())  # a write: proves the store works
             return engine.store.open_ticket_count(), engine.store.timer_count()
 
         while True:

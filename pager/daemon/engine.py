@@ -40,7 +40,8 @@ from pager.core.ladder.machine import (
 from pager.core.messages import render
 from pager.core.model import Channel
 from pager.core.policy import Policy
-from pager.store.sqlite.store import AuditEntry, NewMessage, SqliteStore, ts
+from pager.store.interface import Store
+from pager.store.types import AuditEntry, NewMessage
 
 log = logging.getLogger("pager.daemon.engine")
 
@@ -51,6 +52,19 @@ FALLBACKS: dict[str, tuple[Channel, ...]] = {
     "voice": ("sms", "email"),
     "email": ("sms",),
 }
+
+
+@dataclass(slots=True)
+class Changes:
+    """What the jobs since :meth:`Engine.take_changes` changed (for the commit hooks)."""
+
+    tickets: dict[str, TicketState] = field(default_factory=dict)
+    messages: int = 0
+    #: The earliest next deadline of those tickets (None: none of them has one).
+    earliest: datetime | None = None
+
+    def copy(self) -> Changes:
+        return Changes(dict(self.tickets), self.messages, self.earliest)
 
 
 @dataclass(slots=True)
@@ -70,7 +84,7 @@ class Engine:
 
     def __init__(
         self,
-        store: SqliteStore,
+        store: Store,
         policy: Policy,
         *,
         token: Callable[[], str] = lambda: secrets.token_urlsafe(12),
@@ -83,12 +97,24 @@ class Engine:
         #: Reply codes opened by the current step, so its notifications need not read
         #: them back: ``{(person, ticket_id): code}``.
         self._opened: dict[tuple[str, str], str] = {}
-        #: Tickets changed and messages queued since the service last collected them
+        #: Tickets changed and messages queued since the service last took them
         #: (whatever job did it: an event, a reply, a fired deadline, a fallback).
-        self.touched: dict[str, TicketState] = {}
-        #: The earliest next deadline among them (the deadline loop's wake-up hint).
-        self.earliest: datetime | None = None
-        self.queued = 0
+        self._changes = Changes()
+
+    # --- what changed (the service's commit hooks) ---------------------------------------
+
+    def take_changes(self) -> Changes:
+        """The changes since the last call, and start counting afresh."""
+        changes, self._changes = self._changes, Changes()
+        return changes
+
+    def changes_so_far(self) -> Changes:
+        """A copy of the changes since :meth:`take_changes` (to undo a failed job)."""
+        return self._changes.copy()
+
+    def restore_changes(self, changes: Changes) -> None:
+        """Forget the changes after ``changes`` was taken (the job that made them rolled back)."""
+        self._changes = changes
 
     # --- inputs ------------------------------------------------------------------------
 
@@ -154,9 +180,10 @@ class Engine:
         self.store.put_ticket(new, deadline)
         result = Result("applied" if outcome.commands or new != state else "unchanged", ticket=new)
         if result.status == "applied":
-            self.touched[new.ticket_id] = new
-            if deadline is not None and (self.earliest is None or deadline < self.earliest):
-                self.earliest = deadline
+            changes = self._changes
+            changes.tickets[new.ticket_id] = new
+            if deadline is not None and (changes.earliest is None or deadline < changes.earliest):
+                changes.earliest = deadline
         for command in outcome.commands:
             if isinstance(command, OpenPage):
                 self._open_code(command.ticket_id, command.person, is_new=state is None)
@@ -168,7 +195,7 @@ class Engine:
                 result.notifications.append(command)
                 if self._enqueue(new, command, now):
                     result.messages += 1
-                    self.queued += 1
+                    self._changes.messages += 1
                 self._audit_notify(command)
             else:
                 result.records.append(command)
@@ -231,7 +258,7 @@ class Engine:
                 body=body,
                 bundle_line=bundle_line(state, code),
                 token=self._token() if n.via == "voice" else "",
-                not_before=ts(now),
+                not_before=now,
                 code=code,
             ),
             now,
@@ -285,7 +312,7 @@ class Engine:
             )
             if self._enqueue(state, notify, now):
                 added += 1
-                self.queued += 1
+                self._changes.messages += 1
         return added
 
     def facts(
@@ -359,4 +386,4 @@ def _compact(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v not in (None, "")}
 
 
-__all__ = ["Engine", "Result", "bundle_line", "describe"]
+__all__ = ["Changes", "Engine", "Result", "bundle_line", "describe"]

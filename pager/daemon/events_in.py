@@ -37,7 +37,7 @@ from pager.daemon.burstlog import BurstLog
 from pager.daemon.engine import Result
 from pager.daemon.metrics import Metrics
 from pager.daemon.service import Service
-from pager.store.sqlite.store import StoreError
+from pager.store.types import StoreError
 
 log = logging.getLogger("pager.daemon.events_in")
 #: Compact JSON (one encoder; ``json.dumps`` with options builds one per call).

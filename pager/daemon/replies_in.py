@@ -22,7 +22,7 @@ from pager.core.messages.gsm7 import SINGLE_SEGMENT_SEPTETS, septets, to_gsm7
 from pager.core.model import Config
 from pager.core.replies import Ack, AckAll, Escalate, Help, Unknown, help_text, parse_reply
 from pager.daemon.engine import Engine, Result
-from pager.store.sqlite.store import OutboxRow
+from pager.store.types import OutboxRow
 
 #: Answer to a repeated MessageSid (Twilio retried a webhook whose answer it lost).
 ALREADY_HANDLED = "Already handled."

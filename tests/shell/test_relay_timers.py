@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from pager.core.events import TicketEvent
 from pager.core.model import Limits, Rate, Settings, TwilioSettings
+from pager.daemon.clock import SystemClock
 from pager.daemon.deadlines import DeadlineLoop
 from pager.daemon.metrics import Metrics
 from pager.daemon.outbox.delivery import PermanentFailure, TemporaryFailure
@@ -27,10 +28,12 @@ POLICY = P
 
 @dataclass
 class Clock:
+    """A clock the test moves (``now`` in epoch seconds)."""
+
     now: float
 
-    def __call__(self) -> float:
-        return self.now
+    def __call__(self) -> datetime:
+        return datetime.fromtimestamp(self.now, UTC)
 
 
 @dataclass
@@ -253,7 +256,7 @@ def test_bundle_body_lists_codes() -> None:
 async def test_deadline_loop_fires_due_deadlines(service: Service) -> None:
     start = datetime.now(UTC) - timedelta(minutes=20)  # rung 1's 15 minutes are over
     await service.ingest(opened("T-1", start), start, "")
-    loop = DeadlineLoop(service, Metrics())
+    loop = DeadlineLoop(service, Metrics(), clock=SystemClock())
     task = asyncio.create_task(loop.run())
     for _ in range(50):
         await asyncio.sleep(0.05)

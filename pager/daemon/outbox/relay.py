@@ -18,11 +18,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from pager.core.model import Settings
 from pager.daemon.burstlog import BurstLog
+from pager.daemon.clock import Clock
 from pager.daemon.engine import Engine
 from pager.daemon.metrics import Metrics
 from pager.daemon.outbox.delivery import (
@@ -35,7 +36,7 @@ from pager.daemon.outbox.delivery import (
 )
 from pager.daemon.outbox.limits import SlidingWindow, Spacing
 from pager.daemon.service import Service
-from pager.store.sqlite.store import InterruptedSms, OutboxRow, StoreError
+from pager.store.types import InterruptedSms, OutboxRow, StoreError
 
 log = logging.getLogger("pager.daemon.outbox.relay")
 T = TypeVar("T")
@@ -84,7 +85,7 @@ class Send:
     token: str
     attempts: int
     kinds: tuple[str, ...]
-    created_at: float
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,7 @@ class Relay:
         settings: Settings,
         metrics: Metrics,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Clock,
     ) -> None:
         self.service = service
         self.senders = senders
@@ -153,7 +154,7 @@ class Relay:
             if full:
                 continue  # more rows may be due than one claim takes
             # Everything due was taken: new rows wake the relay, deferred ones are due then.
-            delay = None if next_due is None else max(0.0, next_due - self.clock())
+            delay = None if next_due is None else max(0.0, seconds_until(next_due, self.clock()))
             await self._sleep(delay)
 
     async def _sleep(self, delay: float | None) -> None:
@@ -184,7 +185,7 @@ class Relay:
             slots = asyncio.Semaphore(RECOVER_CONCURRENCY)
 
             async def look_up(send: InterruptedSms) -> None:
-                since = datetime.fromtimestamp(send.claimed_at - CLOCK_SKEW, UTC)
+                since = send.claimed_at - timedelta(seconds=CLOCK_SKEW)
                 async with slots:
                     try:
                         sid = await self.senders.sms.find_sms(send.address, send.digest, since)
@@ -198,7 +199,7 @@ class Relay:
                 async with asyncio.timeout(budget), asyncio.TaskGroup() as group:
                     for send in interrupted:
                         group.create_task(look_up(send))
-        now = datetime.fromtimestamp(self.clock(), UTC)
+        now = self.clock()
 
         def settle(engine: Engine) -> tuple[int, int]:
             for send, sid in found:
@@ -218,12 +219,14 @@ class Relay:
 
     # --- claiming (store thread) ---------------------------------------------------------
 
-    def _claim(self, engine: Engine) -> tuple[list[Send], float | None, bool]:
+    def _claim(self, engine: Engine) -> tuple[list[Send], datetime | None, bool]:
         """Sends for the due rows (marked ``sending``), when the next row is due, and
         whether the claim was full (more rows may be due)."""
         store = engine.store
-        now = self.clock()
-        rows = store.pending_messages(datetime.fromtimestamp(now, UTC), CLAIM_LIMIT)
+        claimed_at = self.clock()
+        # The rate limits keep their books in epoch seconds (pure arithmetic).
+        now = claimed_at.timestamp()
+        rows = store.pending_messages(claimed_at, CLAIM_LIMIT)
         sends: list[Send] = []
         sms_by_person: dict[str, list[OutboxRow]] = {}
         calls: list[OutboxRow] = []
@@ -238,7 +241,7 @@ class Relay:
         for person, group in sms_by_person.items():
             at = max(self.sms_rate.earliest(now), self.sms_limit.earliest(person, now))
             if at > now:
-                store.defer([r.id for r in group], at)
+                store.defer([r.id for r in group], _instant(at))
                 continue
             self.sms_rate.take(now)
             self.sms_limit.take(person, now)
@@ -255,13 +258,14 @@ class Relay:
         for row in calls:
             at = max(self.call_rate.earliest(now), self.call_limit.earliest(row.person, now))
             if at > now:
-                store.defer([row.id], at)
+                store.defer([row.id], _instant(at))
                 continue
             self.call_rate.take(now)
             self.call_limit.take(row.person, now)
             sends.append(_send([row]))
         store.mark_sending(
-            [(s.ids, sms_digest(s.body) if s.channel == "sms" else None) for s in sends], now
+            [(s.ids, sms_digest(s.body) if s.channel == "sms" else None) for s in sends],
+            claimed_at,
         )
         return sends, store.next_message_due(), len(rows) >= CLAIM_LIMIT
 
@@ -289,8 +293,10 @@ class Relay:
             if len(send.ids) > 1:
                 self.metrics.pages.labels(send.channel, "bundled").inc(len(send.ids))
             if send.channel == "sms" and "page" in send.kinds and send.attempts == 0:
-                self.metrics.event_to_first_page.observe(max(0.0, self.clock() - send.created_at))
-            now = datetime.fromtimestamp(self.clock(), UTC)
+                self.metrics.event_to_first_page.observe(
+                    max(0.0, seconds_until(self.clock(), send.created_at))
+                )
+            now = self.clock()
             await self._record(lambda e: e.store.mark_sent(send.ids, provider_id, now))
             self.sent_log.info(
                 "sent %s to %s (%s) ids=%s provider_id=%s",
@@ -347,14 +353,14 @@ class Relay:
             delay,
             error,
         )
-        not_before = self.clock() + delay
+        not_before = self.clock() + timedelta(seconds=delay)
         await self._record(lambda e: e.store.mark_retry(send.ids, not_before, error))
         self._wake.set()
 
     async def _failed(self, send: Send, error: str) -> None:
         self.metrics.pages.labels(send.channel, "failed").inc(len(send.ids))
         log.error("%s to %s failed for good: %s", send.channel, send.person, error)
-        now = datetime.fromtimestamp(self.clock(), UTC)
+        now = self.clock()
 
         def record(engine: Engine) -> int:
             engine.store.mark_failed(send.ids, error)
@@ -364,6 +370,15 @@ class Relay:
         if added:
             self.metrics.pages.labels(send.channel, "fallback").inc(added)
             self._wake.set()
+
+
+def seconds_until(later: datetime, now: datetime) -> float:
+    """``later - now`` in seconds (negative when ``later`` has passed)."""
+    return (later - now).total_seconds()
+
+
+def _instant(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def _send(rows: list[OutboxRow]) -> Send:
