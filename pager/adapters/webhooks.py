@@ -192,7 +192,7 @@ class WebhookServer:
             person = inbound.person_by_phone(engine.policy.config, sender)
             if person is None:
                 return _SmsAnswer("unknown_sender", None, None)
-            if engine.store.message_seen(sid):
+            if engine.inbound_seen(sid):
                 return _SmsAnswer("duplicate", person, inbound.ALREADY_HANDLED)
             return _SmsAnswer("ok", person, inbound.handle_sms(engine, person, body, now))
 

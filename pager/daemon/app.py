@@ -33,7 +33,6 @@ from pager.core.model import Config
 from pager.core.policy import Policy
 from pager.daemon.clock import Clock, SystemClock
 from pager.daemon.deadlines import DeadlineLoop
-from pager.daemon.engine import Engine
 from pager.daemon.events_in import Ingest
 from pager.daemon.metrics import Metrics
 from pager.daemon.outbox.relay import Relay, Senders
@@ -318,7 +317,7 @@ class Daemon:
         while True:
             await asyncio.sleep(EXTERNAL_POLL)
             try:
-                version = await service.db(lambda e: e.store.data_version())
+                version = await service.db(lambda e: e.data_version())
             except Exception:
                 continue
             if last is not None and version != last:
@@ -337,13 +336,9 @@ class Daemon:
     async def _gauges(self, service: Service) -> None:
         """Every second: a heartbeat write (the store's health), and the gauges."""
 
-        def probe(engine: Engine) -> tuple[int, int]:
-            engine.store.heartbeat(self.clock())  # a write: proves the store works
-            return engine.store.open_ticket_count(), engine.store.timer_count()
-
         while True:
             try:
-                open_count, timers = await service.db(probe)
+                open_count, timers = await service.db(lambda e: e.heartbeat(self.clock()))
             except Exception as exc:  # StoreError already marked the store unhealthy
                 self.metrics.store_ok.set(0)
                 log.debug("store probe failed: %s", exc)

@@ -40,12 +40,16 @@ from pager.core.ladder.machine import (
 from pager.core.messages import render
 from pager.core.model import Channel
 from pager.core.policy import Policy
+from pager.daemon.outbox.book import OutboxBook
 from pager.store.interface import Store
-from pager.store.types import AuditEntry, NewMessage
+from pager.store.types import AuditEntry, NewMessage, OutboxRow
 
 log = logging.getLogger("pager.daemon.engine")
 
 Status = Literal["applied", "duplicate", "rejected", "unchanged"]
+#: Why an input was rejected, as a metric label: decided where the engine rejects it,
+#: from what it knows (the ticket and its state), never parsed back out of ``reason``.
+Rejection = Literal["", "unknown_ticket", "unknown_tier", "closed", "rejected"]
 #: Where a message goes when its own channel failed for good.
 FALLBACKS: dict[str, tuple[Channel, ...]] = {
     "sms": ("email",),
@@ -73,6 +77,8 @@ class Result:
 
     status: Status
     reason: str = ""
+    #: Set with status ``rejected`` (see :data:`Rejection`).
+    rejection: Rejection = ""
     ticket: TicketState | None = None
     messages: int = 0
     records: list[Record] = field(default_factory=list)
@@ -89,7 +95,9 @@ class Engine:
         *,
         token: Callable[[], str] = lambda: secrets.token_urlsafe(12),
     ) -> None:
-        self.store = store
+        self._store = store
+        #: What the outbox relay may do with the outbox (nothing else of the store).
+        self.outbox = OutboxBook(store)
         self.policy = policy
         self._token = token
         self._timeline: tuple[tuple[datetime, str], ...] | None = None
@@ -124,33 +132,85 @@ class Engine:
         The event is recorded first (one statement answers "seen before?" too); a
         rejected event is forgotten again, so that a corrected resend is not a duplicate.
         """
-        if not self.store.record_event(event.event_id, event.ticket_id, now, payload):
+        if not self._store.record_event(event.event_id, event.ticket_id, now, payload):
             return Result("duplicate", f"event {event.event_id} already processed")
         result = self._ingest(event, now)
         if result.status == "rejected":
-            self.store.forget_event(event.event_id)
+            self._store.forget_event(event.event_id)
         return result
 
     def _ingest(self, event: TicketEvent, now: datetime) -> Result:
-        state = self.store.get_ticket(event.ticket_id)
+        state = self._store.get_ticket(event.ticket_id)
         if event.type != "opened" and state is None:
-            return Result("rejected", f"event for unknown ticket {event.ticket_id!r}")
+            return Result(
+                "rejected", f"event for unknown ticket {event.ticket_id!r}", "unknown_ticket"
+            )
         if event.type == "opened" and self.policy.config.tier(event.tier or "") is None:
-            return Result("rejected", f"unknown tier {event.tier!r}")
+            return Result("rejected", f"unknown tier {event.tier!r}", "unknown_tier")
         return self._run(state, EventInput(event), now)
 
     def acknowledge(self, ticket_id: str, person: str, via: AckVia, now: datetime) -> Result:
-        return self._run(self.store.get_ticket(ticket_id), Acknowledge(person, via), now)
+        return self._run(self._store.get_ticket(ticket_id), Acknowledge(person, via), now)
 
     def escalate(self, ticket_id: str, person: str, via: AckVia, now: datetime) -> Result:
-        return self._run(self.store.get_ticket(ticket_id), EscalateNow(person, via), now)
+        return self._run(self._store.get_ticket(ticket_id), EscalateNow(person, via), now)
 
     def fire(self, ticket_id: str, now: datetime) -> Result:
         """Fire the ticket's due deadlines (the deadline loop found it due)."""
-        state = self.store.get_ticket(ticket_id)
+        state = self._store.get_ticket(ticket_id)
         if state is None:
-            return Result("rejected", f"no ticket {ticket_id!r}")
+            return Result("rejected", f"no ticket {ticket_id!r}", "unknown_ticket")
         return self._run(state, Tick(), now)
+
+    def fire_due(self, now: datetime, limit: int) -> int:
+        """Fire the deadlines of up to ``limit`` due tickets; return how many were due."""
+        due = self._store.due_tickets(now, limit)
+        for ticket_id in due:
+            self.fire(ticket_id, now)
+        return len(due)
+
+    # --- what the shell may read and note -------------------------------------------------
+
+    def ticket(self, ticket_id: str) -> TicketState | None:
+        """The stored state of a ticket, or None."""
+        return self._store.get_ticket(ticket_id)
+
+    def next_due(self) -> datetime | None:
+        """The earliest deadline of any ticket."""
+        return self._store.next_due()
+
+    def codes_of(self, person: str) -> dict[str, str]:
+        """``{code: ticket_id}`` of ``person``'s open pages."""
+        return self._store.codes_of(person)
+
+    def code_for(self, person: str, ticket_id: str) -> str | None:
+        """``person``'s reply code for ``ticket_id`` while their page is open."""
+        return self._store.code_for(person, ticket_id)
+
+    def voice_message(self, token: str) -> OutboxRow | None:
+        """The outbox row of the call with ``token``."""
+        return self._store.message_by_token(token)
+
+    def inbound_seen(self, sid: str) -> bool:
+        """True when the inbound message ``sid`` was handled before; remembers it."""
+        return self._store.message_seen(sid)
+
+    def note_now(self, ticket_id: str, at: datetime, action: str, detail: dict[str, Any]) -> None:
+        """Write one audit entry at once (outside a step, e.g. a call's final status)."""
+        self._store.add_audit(ticket_id, at, action, detail)
+
+    def audit(self, ticket_id: str) -> list[AuditEntry]:
+        """A ticket's audit entries, oldest first."""
+        return self._store.audit(ticket_id)
+
+    def heartbeat(self, now: datetime) -> tuple[int, int]:
+        """Write the health probe's heartbeat; return (open tickets, armed timers)."""
+        self._store.heartbeat(now)
+        return self._store.open_ticket_count(), self._store.timer_count()
+
+    def data_version(self) -> int:
+        """Changes when another process (``pager ack``) committed to the store."""
+        return self._store.data_version()
 
     # --- applying an outcome -------------------------------------------------------------
 
@@ -158,7 +218,7 @@ class Engine:
         try:
             outcome = step(state, inp, now, self.policy)
         except Rejected as exc:
-            return Result("rejected", str(exc), ticket=state)
+            return Result("rejected", str(exc), _rejection(state), ticket=state)
         with self._buffered_audit():
             return self._apply(state, outcome, now)
 
@@ -171,13 +231,13 @@ class Engine:
         try:
             yield
         finally:
-            self.store.add_audits(self._audit)
+            self._store.add_audits(self._audit)
             self._audit = []
 
     def _apply(self, state: TicketState | None, outcome: Outcome, now: datetime) -> Result:
         new = outcome.state
         deadline = next_deadline(new)
-        self.store.put_ticket(new, deadline)
+        self._store.put_ticket(new, deadline)
         result = Result("applied" if outcome.commands or new != state else "unchanged", ticket=new)
         if result.status == "applied":
             changes = self._changes
@@ -188,8 +248,8 @@ class Engine:
             if isinstance(command, OpenPage):
                 self._open_code(command.ticket_id, command.person, is_new=state is None)
             elif isinstance(command, ClosePages):
-                self.store.cancel_pages(command.ticket_id, command.persons)
-                self.store.remove_codes(command.ticket_id, command.persons)
+                self._store.cancel_pages(command.ticket_id, command.persons)
+                self._store.remove_codes(command.ticket_id, command.persons)
                 self._opened.clear()  # the store is the authority again (rare: an ack)
             elif isinstance(command, Notify):
                 result.notifications.append(command)
@@ -214,22 +274,25 @@ class Engine:
     def _open_code(self, ticket_id: str, person: str, *, is_new: bool) -> str:
         """The person's code for the ticket, allocated unless they hold one already
         (a new ticket cannot: codes are freed only with their ticket's pages)."""
-        existing = None if is_new else self.store.code_for(person, ticket_id)
+        existing = None if is_new else self._store.code_for(person, ticket_id)
         if existing is None:
-            existing = self.store.allocate_code(person, ticket_id)
+            existing = self._store.allocate_code(person, ticket_id)
         self._opened[(person, ticket_id)] = existing
         return existing
 
     def _code(self, person: str, ticket_id: str) -> str | None:
         found = self._opened.get((person, ticket_id))
-        return found if found is not None else self.store.code_for(person, ticket_id)
+        return found if found is not None else self._store.code_for(person, ticket_id)
 
     def _audit_notify(self, n: Notify) -> None:
         detail = {"to": n.person, "via": n.via, "rung": n.rung, "kind": n.kind}
         self._note(n.ticket_id, n.at, n.action, detail)
 
-    def _enqueue(self, state: TicketState, n: Notify, now: datetime) -> bool:
-        """Render ``n`` and write its outbox row; False when the person cannot be reached."""
+    def _enqueue(
+        self, state: TicketState, n: Notify, now: datetime, *, fallback: bool = False
+    ) -> bool:
+        """Render ``n`` and write its outbox row; False when the person cannot be reached.
+        ``fallback``: the row stands in for a message that failed for good."""
         person = self.policy.person(n.person)
         if person is None:
             log.warning("ticket=%s no such person %s", n.ticket_id, n.person)
@@ -246,7 +309,7 @@ class Engine:
             subject, body = "", render.sms_text(self.facts(state, n.kind, n.person, code))
         else:
             subject, body = "", render.voice_script(self.facts(state, n.kind, n.person, code))
-        self.store.add_message(
+        self._store.add_message(
             NewMessage(
                 key=n.key,
                 ticket_id=n.ticket_id,
@@ -260,6 +323,7 @@ class Engine:
                 token=self._token() if n.via == "voice" else "",
                 not_before=now,
                 code=code,
+                fallback=fallback,
             ),
             now,
         )
@@ -275,16 +339,16 @@ class Engine:
             return self._fall_back(message_id, error, now)
 
     def _fall_back(self, message_id: int, error: str, now: datetime) -> int:
-        row = self.store.message(message_id)
-        if row is None or "/fb-" in row.key:
+        row = self._store.message(message_id)
+        if row is None or row.fallback:
             return 0
-        state = self.store.get_ticket(row.ticket_id)
+        state = self._store.get_ticket(row.ticket_id)
         person = self.policy.person(row.person)
         if state is None or person is None or (state.closed and row.kind != "closed"):
             return 0
         if (
             row.kind in ("page", "handoff")
-            and self.store.code_for(row.person, row.ticket_id) is None
+            and self._store.code_for(row.person, row.ticket_id) is None
         ):
             return 0
         channels = FALLBACKS.get(row.channel, ())
@@ -310,7 +374,7 @@ class Engine:
                 "page",
                 state.rung,
             )
-            if self._enqueue(state, notify, now):
+            if self._enqueue(state, notify, now, fallback=True):
                 added += 1
                 self._changes.messages += 1
         return added
@@ -355,7 +419,7 @@ class Engine:
         if self._timeline is None:  # read once per step: a page sends several emails
             self._timeline = tuple(
                 (entry.at, describe(entry.action, entry.detail))
-                for entry in self.store.audit(state.ticket_id)
+                for entry in self._store.audit(state.ticket_id)
             )
         current = tuple((e.at, describe(e.action, e.detail)) for e in self._audit)
         return self._timeline + current
@@ -380,6 +444,13 @@ def describe(action: str, detail: dict[str, object]) -> str:
     if detail.get("detail"):
         parts.append(f"- {detail['detail']}")
     return " ".join(parts)
+
+
+def _rejection(state: TicketState | None) -> Rejection:
+    """The label of an input the core refused for a ticket in ``state``."""
+    if state is None:
+        return "unknown_ticket"
+    return "closed" if state.closed else "rejected"
 
 
 def _compact(d: dict[str, Any]) -> dict[str, Any]:

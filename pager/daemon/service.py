@@ -209,13 +209,7 @@ class Service:
     async def fire_due(self, now: datetime, limit: int = 500) -> int:
         """Fire the deadlines of up to ``limit`` due tickets; return how many fired."""
 
-        def fire(engine: Engine) -> int:
-            due = engine.store.due_tickets(now, limit)
-            for ticket_id in due:
-                engine.fire(ticket_id, now)
-            return len(due)
-
-        return await self.db(fire)
+        return await self.db(lambda engine: engine.fire_due(now, limit))
 
     async def next_due(self) -> datetime | None:
-        return await self.db(lambda engine: engine.store.next_due())
+        return await self.db(lambda engine: engine.next_due())

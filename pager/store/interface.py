@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from pager.core.ladder.machine import TicketState
-from pager.store.types import AuditEntry, InterruptedSms, NewMessage, OutboxRow
+from pager.store.types import AuditEntry, InterruptedSms, NewMessage, OutboxRow, OutboxState
 
 
 class Store(Protocol):
@@ -207,7 +207,7 @@ class Store(Protocol):
         Returns how many."""
         ...
 
-    def outbox_counts(self) -> dict[str, int]:
+    def outbox_counts(self) -> dict[OutboxState, int]:
         """``{state: rows}`` over the states that have rows."""
         ...
 

@@ -48,7 +48,9 @@ async def crash_after_claiming_t1(
 
 async def rows_by_state(service: Service) -> dict[str, list[tuple[str, str | None]]]:
     rows = await service.db(
-        lambda e: e.store.db.execute("SELECT channel, state, provider_id FROM outbox").fetchall()
+        lambda _e: service.store.db.execute(
+            "SELECT channel, state, provider_id FROM outbox"
+        ).fetchall()
     )
     out: dict[str, list[tuple[str, str | None]]] = {}
     for channel, state, provider_id in rows:

@@ -111,7 +111,7 @@ async def test_relay_sends_and_marks_sent(service: Service) -> None:
     await run_relay(relay)
     assert [c for c, *_ in rec.sent].count("sms") == 1
     assert [c for c, *_ in rec.sent].count("email") == 2  # page + inform
-    counts = await service.db(lambda e: e.store.outbox_counts())
+    counts = await service.db(lambda e: e.outbox.counts())
     assert counts == {"sent": 3}
 
 
@@ -133,7 +133,7 @@ async def test_temporary_failures_retry_with_backoff_then_deliver_once(service: 
     await asyncio.gather(task, return_exceptions=True)
     assert len(rec.of("sms")) == 1
     rows = await service.db(
-        lambda e: e.store.pending_messages(datetime.fromtimestamp(clock.now + 1, UTC))
+        lambda e: e.outbox.pending_messages(datetime.fromtimestamp(clock.now + 1, UTC))
     )
     assert rows == []
 
@@ -148,7 +148,7 @@ async def test_permanent_refusal_falls_back_to_email_at_once(service: Service) -
     assert rec.of("sms") == []
     emails = rec.of("email")
     assert len(emails) == 3  # page, inform, and the fallback of the refused SMS
-    counts = await service.db(lambda e: e.store.outbox_counts())
+    counts = await service.db(lambda e: e.outbox.counts())
     assert counts == {"sent": 3, "failed": 1}
 
 
@@ -216,7 +216,7 @@ async def test_rate_per_number_spaces_sends(service: Service) -> None:
     await run_relay(relay, seconds=0.3)
     assert len(rec.of("sms")) == 1
     rows = await service.db(
-        lambda e: e.store.pending_messages(datetime.fromtimestamp(clock.now + 5, UTC))
+        lambda e: e.outbox.pending_messages(datetime.fromtimestamp(clock.now + 5, UTC))
     )
     assert sorted({r.channel for r in rows}) == ["sms"]
 
@@ -260,7 +260,7 @@ async def test_deadline_loop_fires_due_deadlines(service: Service) -> None:
     task = asyncio.create_task(loop.run())
     for _ in range(50):
         await asyncio.sleep(0.05)
-        state = await service.db(lambda e: e.store.get_ticket("T-1"))
+        state = await service.db(lambda e: e.ticket("T-1"))
         if state is not None and state.rung == 2:
             break
     task.cancel()
@@ -279,7 +279,7 @@ async def test_deadline_loop_is_woken_by_a_new_earlier_deadline(service: Service
     loop.wake()
     for _ in range(40):
         await asyncio.sleep(0.05)
-        state = await service.db(lambda e: e.store.get_ticket("T-1"))
+        state = await service.db(lambda e: e.ticket("T-1"))
         if state is not None and state.rung >= 2:
             break
     task.cancel()

@@ -179,7 +179,7 @@ class Relay:
         provider does not know or could not be asked about within ``budget`` seconds) goes back
         to ``pending``: sent twice at worst (SPEC section 9), never lost.
         """
-        interrupted = await self.service.db(lambda e: e.store.interrupted_sms())
+        interrupted = await self.service.db(lambda e: e.outbox.interrupted_sms())
         found: list[tuple[InterruptedSms, str]] = []
         if interrupted:
             slots = asyncio.Semaphore(RECOVER_CONCURRENCY)
@@ -203,8 +203,8 @@ class Relay:
 
         def settle(engine: Engine) -> tuple[int, int]:
             for send, sid in found:
-                engine.store.mark_sent(send.ids, sid, now)
-            return sum(len(send.ids) for send, _ in found), engine.store.requeue_interrupted()
+                engine.outbox.mark_sent(send.ids, sid, now)
+            return sum(len(send.ids) for send, _ in found), engine.outbox.requeue_interrupted()
 
         recorded, requeued = await self.service.db(settle)
         if recorded:
@@ -222,7 +222,7 @@ class Relay:
     def _claim(self, engine: Engine) -> tuple[list[Send], datetime | None, bool]:
         """Sends for the due rows (marked ``sending``), when the next row is due, and
         whether the claim was full (more rows may be due)."""
-        store = engine.store
+        store = engine.outbox
         claimed_at = self.clock()
         # The rate limits keep their books in epoch seconds (pure arithmetic).
         now = claimed_at.timestamp()
@@ -297,7 +297,7 @@ class Relay:
                     max(0.0, seconds_until(self.clock(), send.created_at))
                 )
             now = self.clock()
-            await self._record(lambda e: e.store.mark_sent(send.ids, provider_id, now))
+            await self._record(lambda e: e.outbox.mark_sent(send.ids, provider_id, now))
             self.sent_log.info(
                 "sent %s to %s (%s) ids=%s provider_id=%s",
                 send.channel,
@@ -354,7 +354,7 @@ class Relay:
             error,
         )
         not_before = self.clock() + timedelta(seconds=delay)
-        await self._record(lambda e: e.store.mark_retry(send.ids, not_before, error))
+        await self._record(lambda e: e.outbox.mark_retry(send.ids, not_before, error))
         self._wake.set()
 
     async def _failed(self, send: Send, error: str) -> None:
@@ -363,7 +363,7 @@ class Relay:
         now = self.clock()
 
         def record(engine: Engine) -> int:
-            engine.store.mark_failed(send.ids, error)
+            engine.outbox.mark_failed(send.ids, error)
             return sum(engine.fall_back(message_id, error, now) for message_id in send.ids)
 
         added = await self._record(record)

@@ -203,6 +203,6 @@ class Outbox:
             f"UPDATE outbox SET state = '{PENDING}' WHERE state = '{SENDING}'"
         ).rowcount
 
-    def outbox_counts(self) -> dict[str, int]:
+    def outbox_counts(self) -> dict[OutboxState, int]:
         rows = self.db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall()
-        return {state: int(n) for state, n in rows}
+        return {OutboxState(state): int(n) for state, n in rows}
