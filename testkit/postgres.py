@@ -94,6 +94,7 @@ class PostgresCluster:
         self.logfile = self.workdir / "server.log"
         self._as_postgres = os.geteuid() == 0
         self._initialised = False
+        self._databases = 0
         self.started = False
 
     # --- urls ---------------------------------------------------------------------------
@@ -105,6 +106,16 @@ class PostgresCluster:
 
     def url_for(self, database: str) -> str:
         return f"postgresql://{OS_USER}@{HOST}:{self.port}/{database}"
+
+    def new_database(self) -> str:
+        """Create an empty database with a fresh name; return its URL."""
+        import psycopg
+
+        self._databases += 1
+        name = f"t{os.getpid()}_{self._databases}"
+        with psycopg.connect(self.url_for("postgres"), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE template0")
+        return self.url_for(name)
 
     # --- life ---------------------------------------------------------------------------
 

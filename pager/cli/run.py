@@ -1,4 +1,4 @@
-"""``pager run -c DIR [--dry-run]``: the daemon."""
+"""``pager run -c DIR [--dry-run] [--node NAME]``: the daemon."""
 
 from __future__ import annotations
 
@@ -11,9 +11,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print notifications instead of calling Twilio and SMTP (no secrets needed)",
     )
+    parser.add_argument(
+        "--node",
+        metavar="NAME",
+        default=None,
+        help="this node's name when several share a PostgreSQL store (default: host name);"
+        " it names the node in logs, metrics and outbox claims",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from pager.daemon.app import run_daemon
 
-    return run_daemon(args.config, dry_run=args.dry_run)
+    return run_daemon(args.config, dry_run=args.dry_run, node=args.node)

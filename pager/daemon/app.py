@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import Gauge
+
 from pager.adapters.dryrun import DryRunSender
 from pager.adapters.mqtt import MqttBridge
 from pager.adapters.signature import TwilioSignature
@@ -38,6 +40,9 @@ from pager.daemon.metrics import Metrics
 from pager.daemon.outbox.relay import Relay, Senders
 from pager.daemon.service import CommitInfo, Service
 from pager.store.open import open_store
+from pager.store.postgres.connection import ELECT_INTERVAL, node_name
+from pager.store.postgres.listen import Listener
+from pager.store.postgres.store import PostgresStore
 from pager.store.types import StoreError
 
 log = logging.getLogger("pager")
@@ -48,11 +53,13 @@ EXTERNAL_POLL = 1.0
 BROKER_WAIT = 10.0
 
 
-def configure_logging(level: str | None = None) -> None:
-    """One line per event on stdout, for journald (which adds the time)."""
+def configure_logging(level: str | None = None, *, node: str | None = None) -> None:
+    """One line per event on stdout, for journald (which adds the time); with ``node``
+    (several nodes share a database) every line names the node."""
+    prefix = f"[{node}] " if node else ""
     logging.basicConfig(
         level=(level or os.environ.get("PAGER_LOG_LEVEL", "INFO")).upper(),
-        format="%(levelname)s %(name)s: %(message)s",
+        format=f"%(levelname)s {prefix}%(name)s: %(message)s",
         stream=sys.stdout,
         force=True,
     )
@@ -66,11 +73,18 @@ class Daemon:
         *,
         dry_run: bool = False,
         environ: Mapping[str, str] | None = None,
+        node: str | None = None,
     ) -> None:
         self.config_dir = Path(config_dir)
         self.dry_run = dry_run
+        #: This process's name among several nodes sharing a database (logs, metrics,
+        #: the claims it makes in the outbox).
+        self.node = node_name(node)
         self.environ = dict(os.environ if environ is None else environ)
         self.metrics = Metrics()
+        Gauge(
+            "pager_node_info", "This node's name (--node)", ["node"], registry=self.metrics.registry
+        ).labels(self.node).set(1)
         #: The daemon's one clock, handed to every part that needs "now".
         self.clock: Clock = SystemClock()
         self.notifier = SystemdNotifier.from_environ(self.environ)
@@ -92,10 +106,16 @@ class Daemon:
         self.config = config
         settings = config.settings
         try:
-            store = open_store(settings.store, background=True)
+            store = open_store(settings.store, background=True, node=self.node)
         except (StoreError, ValueError) as exc:
             log.error("store: %s", exc)
             return 1
+        shared = store if isinstance(store, PostgresStore) else None
+        if shared is not None:
+            # Several nodes: every line names the node, and the database's clock decides.
+            configure_logging(node=self.node)
+            self.clock = shared.clock
+            log.info("node %s on database %s", self.node, shared.connected_host)
         service = Service(store, Policy(config))
         await service.start()
         senders = self._senders(config)
@@ -128,7 +148,7 @@ class Daemon:
             signature=self._signature(config),
             metrics=self.metrics,
             public_url=settings.http.public_url,
-            health=lambda: self._health(bridge, service),
+            health=lambda: self._health(bridge, service, shared),
             clock=self.clock,
         )
         self.service, self.relay, self.timers, self.bridge = service, relay, timers, bridge
@@ -170,6 +190,8 @@ class Daemon:
                     group.create_task(self._watchdog(), name="watchdog"),
                     group.create_task(self._gauges(service), name="gauges"),
                 ]
+                if shared is not None:
+                    tasks += self._node_tasks(group, shared, service, relay, timers)
                 if await bridge.wait_connected(BROKER_WAIT):
                     log.info("connected to the broker %s", settings.mqtt.url)
                 else:
@@ -235,12 +257,55 @@ class Daemon:
         tokens = [tok for tok in (t.auth_token, t.secondary_auth_token) if tok]
         return TwilioSignature(tokens, config.settings.http.public_url)
 
-    def _health(self, bridge: MqttBridge, service: Service) -> tuple[bool, str]:
+    def _health(
+        self, bridge: MqttBridge, service: Service, shared: PostgresStore | None = None
+    ) -> tuple[bool, str]:
         if not bridge.connected:
             return False, "not connected to the broker"
         if not service.store_ok:
             return False, f"store unavailable: {service.store_error}"
+        if shared is not None:  # the database is part of the answer
+            role = "sending" if shared.is_sender else "standby for sending"
+            return True, f"ok: node {self.node}, database {shared.connected_host}, {role}"
         return True, "ok"
+
+    # --- several nodes on PostgreSQL ----------------------------------------------------
+
+    def _node_tasks(
+        self,
+        group: asyncio.TaskGroup,
+        store: PostgresStore,
+        service: Service,
+        relay: Relay,
+        timers: DeadlineLoop,
+    ) -> list[asyncio.Task[None]]:
+        """The hints listener (other nodes' commits wake the relay and the deadline loop)
+        and the sending-role election."""
+        self.listener = Listener(
+            store.conninfo,
+            on_outbox=relay.wake,
+            on_deadline=timers.wake,
+            own_pid=lambda: store.backend_pid,
+        )
+        return [
+            group.create_task(self.listener.run(), name="pg-listen"),
+            group.create_task(self._elect_sender(store, service, relay), name="pg-elect"),
+        ]
+
+    async def _elect_sender(self, store: PostgresStore, service: Service, relay: Relay) -> None:
+        """Take the sending role when it is free; then settle the sends the previous
+        sender left ``sending`` (looked up at the provider, or queued again)."""
+        settle = False
+        while True:
+            try:
+                settle = await service.db(lambda _e: store.elect()) or settle
+                if settle:
+                    await relay.recover()
+                    settle = False
+                    relay.wake()
+            except Exception as exc:  # the store is away: try again
+                log.debug("sender election: %s", exc)
+            await asyncio.sleep(ELECT_INTERVAL)
 
     async def _on_message(self, topic: str, payload: bytes) -> None:
         await self.ingest.handle(topic, payload)
@@ -385,10 +450,10 @@ async def _run_with_handler(daemon: Daemon) -> int:
     return await daemon.run()
 
 
-def run_daemon(config_dir: str, *, dry_run: bool) -> int:
-    configure_logging()
+def run_daemon(config_dir: str, *, dry_run: bool, node: str | None = None) -> int:
+    configure_logging(node=node)
     started = time.monotonic()
-    daemon = Daemon(config_dir, dry_run=dry_run)
+    daemon = Daemon(config_dir, dry_run=dry_run, node=node)
     code = asyncio.run(_run_with_handler(daemon))
     log.debug("ran for %.1fs", time.monotonic() - started)
     return code

@@ -17,13 +17,17 @@ def scheme(url: str) -> str:
     return url.split(":", 1)[0].lower()
 
 
-def open_store(url: str, *, must_exist: bool = False, background: bool = False) -> Store:
+def open_store(
+    url: str, *, must_exist: bool = False, background: bool = False, node: str | None = None
+) -> Store:
     """Open the store at ``url``.
 
     ``must_exist``: refuse (StoreError) instead of creating an empty store (commands that
     read what the daemon wrote). ``background``: the long-running daemon opens it; the
     store may run its own upkeep meanwhile (SQLite: WAL checkpoints on their own thread
     and connection, so they never stall a transaction), stopped by ``close()``.
+    ``node`` names this process among several sharing a PostgreSQL database (default:
+    the host name); SQLite ignores it.
     Raises StoreError when the store cannot be opened and ValueError for a URL no
     implementation understands.
     """
@@ -35,8 +39,15 @@ def open_store(url: str, *, must_exist: bool = False, background: bool = False) 
         if must_exist and not path.exists():
             raise StoreError(f"no store at {path}: has `pager run` ever run with this config?")
         return SqliteStore(path, checkpoint_in_background=background)
-    # postgresql:// and postgres:// : the PostgreSQL store goes here.
-    raise ValueError(f"no store implementation for {url!r} (known: sqlite:)")
+    if kind in ("postgresql", "postgres"):
+        from pager.store.postgres.store import PostgresStore
+
+        # A database has no "missing file": must_exist is met by connecting (the schema
+        # is created if absent, as `pager run` would).
+        return PostgresStore(url, node=node)
+    raise ValueError(
+        f"no store implementation for {url.split(':', 1)[0]!r}: (known: sqlite:, postgresql:)"
+    )
 
 
 __all__ = ["open_store", "scheme"]
