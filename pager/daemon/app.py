@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import gc
 import logging
 import os
@@ -19,7 +18,6 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from prometheus_client import Gauge
 
@@ -31,11 +29,12 @@ from pager.adapters.systemd import SystemdNotifier
 from pager.adapters.twilio import TwilioSender
 from pager.adapters.webhooks import WebhookServer
 from pager.config.load import ConfigError, load_config
-from pager.core.model import Config
+from pager.core.model import Config, HttpSettings
 from pager.core.policy import Policy
 from pager.daemon.clock import Clock, SystemClock
 from pager.daemon.deadlines import DeadlineLoop
 from pager.daemon.events_in import Ingest
+from pager.daemon.loop_errors import quiet_closed_socket_callbacks
 from pager.daemon.metrics import Metrics
 from pager.daemon.outbox.relay import Relay, Senders
 from pager.daemon.service import CommitInfo, Service
@@ -80,6 +79,8 @@ class Daemon:
         #: This process's name among several nodes sharing a database (logs, metrics,
         #: the claims it makes in the outbox).
         self.node = node_name(node)
+        #: The PostgreSQL store when several nodes may share it (None: SQLite).
+        self.shared: PostgresStore | None = None
         self.environ = dict(os.environ if environ is None else environ)
         self.metrics = Metrics()
         Gauge(
@@ -97,37 +98,81 @@ class Daemon:
 
     async def run(self) -> int:
         """The daemon's whole life; returns the exit code."""
+        config = self._load_reporting()
+        if config is None:
+            return 1
+        self.config = config
+        service = await self._open_service(config)
+        if service is None:
+            return 1
+        senders = self._senders(config)
+        relay, timers = self._delivery(service, senders, config)
+        if not await self._recover(relay):
+            await self._release(service, senders)
+            return 1
+        self._wire(config, service, relay, timers)
+        self._install_signals()
+        if not await self._listen(config.settings.http):
+            await self._release(service, senders)
+            return 1
         try:
-            config = self._load()
+            await self._serve(config.settings.mqtt.url)
+        finally:
+            await self.webhooks.stop()
+            await self._release(service, senders)
+        log.info("stopped")
+        return 0
+
+    # --- the steps of run ------------------------------------------------------------------
+
+    def _load_reporting(self) -> Config | None:
+        """The config, or None after logging every problem with it."""
+        try:
+            return self._load()
         except ConfigError as exc:
             for issue in exc.issues:
                 log.error("config: %s", issue)
-            return 1
-        self.config = config
-        settings = config.settings
+            return None
+
+    async def _open_service(self, config: Config) -> Service | None:
+        """Open the store and start the service on it; None after logging why not."""
         try:
-            store = open_store(settings.store, background=True, node=self.node)
+            store = open_store(config.settings.store, background=True, node=self.node)
         except (StoreError, ValueError) as exc:
             log.error("store: %s", exc)
-            return 1
-        shared = store if isinstance(store, PostgresStore) else None
-        if shared is not None:
+            return None
+        if isinstance(store, PostgresStore):
             # Several nodes: every line names the node, and the database's clock decides.
+            self.shared = store
             configure_logging(node=self.node)
-            self.clock = shared.clock
-            log.info("node %s on database %s", self.node, shared.connected_host)
+            self.clock = store.clock
+            log.info("node %s on database %s", self.node, store.connected_host)
         service = Service(store, Policy(config))
         await service.start()
-        senders = self._senders(config)
-        relay = Relay(service, senders, settings, self.metrics, clock=self.clock)
+        return service
+
+    def _delivery(
+        self, service: Service, senders: Senders, config: Config
+    ) -> tuple[Relay, DeadlineLoop]:
+        """The outbox relay and the deadline loop (not running yet)."""
+        relay = Relay(service, senders, config.settings, self.metrics, clock=self.clock)
         timers = DeadlineLoop(service, self.metrics, clock=self.clock)
+        return relay, timers
+
+    async def _recover(self, relay: Relay) -> bool:
+        """Settle the sends the last process left in flight: found at the provider, or
+        queued again. False (logged) when the store cannot be used."""
         try:
-            # Sends the last process left in flight: found at the provider, or queued again.
             await relay.recover()
         except StoreError as exc:
             log.error("store: %s", exc)
-            await self._release(service, senders)
-            return 1
+            return False
+        return True
+
+    def _wire(self, config: Config, service: Service, relay: Relay, timers: DeadlineLoop) -> None:
+        """Build the MQTT bridge, the event ingest and the webhooks, and connect commits
+        to what they wake."""
+        settings = config.settings
         bridge = MqttBridge(settings.mqtt, on_message=self._on_message)
         self.ingest = Ingest(
             service=service,
@@ -148,7 +193,7 @@ class Daemon:
             signature=self._signature(config),
             metrics=self.metrics,
             public_url=settings.http.public_url,
-            health=lambda: self._health(bridge, service, shared),
+            health=lambda: self._health(bridge, service, self.shared),
             clock=self.clock,
         )
         self.service, self.relay, self.timers, self.bridge = service, relay, timers, bridge
@@ -163,59 +208,50 @@ class Daemon:
                 self.ingest.publish_state(state)
 
         service.on_commit.append(on_commit)
-        self._install_signals()
+
+    async def _listen(self, http: HttpSettings) -> bool:
+        """Start the webhook server; False (logged) when the address cannot be bound."""
         try:
-            port = await webhooks.start(settings.http.listen_host, settings.http.listen_port)
+            port = await self.webhooks.start(http.listen_host, http.listen_port)
         except OSError as exc:
-            log.error(
-                "cannot listen on %s:%s: %s",
-                settings.http.listen_host,
-                settings.http.listen_port,
-                exc,
-            )
-            await self._release(service, senders)
-            return 1
-        log.info("webhooks listening on %s:%d", settings.http.listen_host, port)
-        try:
-            async with asyncio.TaskGroup() as group:
-                tasks = [
-                    group.create_task(relay.run(), name="relay"),
-                    group.create_task(timers.run(), name="timers"),
-                    group.create_task(bridge.run(), name="mqtt"),
-                    group.create_task(
-                        self._watch_external(service, relay, timers), name="external"
-                    ),
-                    group.create_task(self._watch_config(), name="config-watch"),
-                    group.create_task(self._reloader(), name="reloader"),
-                    group.create_task(self._watchdog(), name="watchdog"),
-                    group.create_task(self._gauges(service), name="gauges"),
-                ]
-                if shared is not None:
-                    tasks += self._node_tasks(group, shared, service, relay, timers)
-                if await bridge.wait_connected(BROKER_WAIT):
-                    log.info("connected to the broker %s", settings.mqtt.url)
-                else:
-                    log.warning(
-                        "broker %s not reachable yet; retrying in the background", settings.mqtt.url
-                    )
-                # Everything built so far lives as long as the process: keep it out of the
-                # collector's generations so full collections stay short under load.
-                gc.freeze()
-                self.notifier.ready()
-                self.notifier.status("running")
-                log.info("pager ready (dry-run)" if self.dry_run else "pager ready")
-                await self._stop.wait()
-                log.info("stopping: draining in-flight sends")
-                self.notifier.stopping()
-                bridge.stop_consuming()
-                await relay.drain()
-                for task in tasks:
-                    task.cancel()
-        finally:
-            await webhooks.stop()
-            await self._release(service, senders)
-        log.info("stopped")
-        return 0
+            log.error("cannot listen on %s:%s: %s", http.listen_host, http.listen_port, exc)
+            return False
+        log.info("webhooks listening on %s:%d", http.listen_host, port)
+        return True
+
+    async def _serve(self, broker_url: str) -> None:
+        """Run every loop until SIGTERM/SIGINT, then drain in-flight sends."""
+        service, relay, timers, bridge = self.service, self.relay, self.timers, self.bridge
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(relay.run(), name="relay"),
+                group.create_task(timers.run(), name="timers"),
+                group.create_task(bridge.run(), name="mqtt"),
+                group.create_task(self._watch_external(service, relay, timers), name="external"),
+                group.create_task(self._watch_config(), name="config-watch"),
+                group.create_task(self._reloader(), name="reloader"),
+                group.create_task(self._watchdog(), name="watchdog"),
+                group.create_task(self._gauges(service), name="gauges"),
+            ]
+            if self.shared is not None:
+                tasks += self._node_tasks(group, self.shared, service, relay, timers)
+            if await bridge.wait_connected(BROKER_WAIT):
+                log.info("connected to the broker %s", broker_url)
+            else:
+                log.warning("broker %s not reachable yet; retrying in the background", broker_url)
+            # Everything built so far lives as long as the process: keep it out of the
+            # collector's generations so full collections stay short under load.
+            gc.freeze()
+            self.notifier.ready()
+            self.notifier.status("running")
+            log.info("pager ready (dry-run)" if self.dry_run else "pager ready")
+            await self._stop.wait()
+            log.info("stopping: draining in-flight sends")
+            self.notifier.stopping()
+            bridge.stop_consuming()
+            await relay.drain()
+            for task in tasks:
+                task.cancel()
 
     # --- pieces --------------------------------------------------------------------------
 
@@ -421,28 +457,6 @@ class Daemon:
 def _is_config_file(_change: object, path: str) -> bool:
     """Only YAML and secret files count: the store may live in the same directory."""
     return path.endswith((".yaml", ".yml", ".secret"))
-
-
-def quiet_closed_socket_callbacks(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    """Loop exception handler: one debug line for a known race, the default otherwise.
-
-    aiomqtt schedules ``loop.add_writer(fd, ...)`` from paho's socket callback with
-    ``call_soon_threadsafe``; when the broker drops the connection in between, the fd
-    is closed by the time the call runs and asyncio would log an ERROR with a traceback
-    ("Bad file descriptor") on every broker restart. The bridge notices the lost
-    connection and reconnects by itself, so the traceback only alarms whoever reads
-    the journal.
-    """
-    exc = context.get("exception")
-    handle = repr(context.get("handle", ""))
-    if (
-        isinstance(exc, OSError)
-        and exc.errno == errno.EBADF
-        and ("add_writer" in handle or "add_reader" in handle)
-    ):
-        log.debug("mqtt: socket callback after the connection closed: %s", exc)
-        return
-    loop.default_exception_handler(context)
 
 
 async def _run_with_handler(daemon: Daemon) -> int:

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from pager.core.events import TicketEvent
 from pager.core.ladder.machine import (
@@ -30,7 +29,6 @@ from pager.core.ladder.machine import (
     Notify,
     OpenPage,
     Outcome,
-    Record,
     Rejected,
     Tick,
     TicketState,
@@ -41,48 +39,19 @@ from pager.core.messages import render
 from pager.core.model import Channel
 from pager.core.policy import Policy
 from pager.daemon.outbox.book import OutboxBook
+from pager.daemon.results import Changes, Rejection, Result, Status, rejection_of
+from pager.daemon.wording import bundle_line, describe, message_facts, row_facts
 from pager.store.interface import Store
 from pager.store.types import AuditEntry, NewMessage, OutboxRow
 
 log = logging.getLogger("pager.daemon.engine")
 
-Status = Literal["applied", "duplicate", "rejected", "unchanged"]
-#: Why an input was rejected, as a metric label: decided where the engine rejects it,
-#: from what it knows (the ticket and its state), never parsed back out of ``reason``.
-Rejection = Literal["", "unknown_ticket", "unknown_tier", "closed", "rejected"]
 #: Where a message goes when its own channel failed for good.
 FALLBACKS: dict[str, tuple[Channel, ...]] = {
     "sms": ("email",),
     "voice": ("sms", "email"),
     "email": ("sms",),
 }
-
-
-@dataclass(slots=True)
-class Changes:
-    """What the jobs since :meth:`Engine.take_changes` changed (for the commit hooks)."""
-
-    tickets: dict[str, TicketState] = field(default_factory=dict)
-    messages: int = 0
-    #: The earliest next deadline of those tickets (None: none of them has one).
-    earliest: datetime | None = None
-
-    def copy(self) -> Changes:
-        return Changes(dict(self.tickets), self.messages, self.earliest)
-
-
-@dataclass(slots=True)
-class Result:
-    """What became of one input. ``reason`` explains a rejection."""
-
-    status: Status
-    reason: str = ""
-    #: Set with status ``rejected`` (see :data:`Rejection`).
-    rejection: Rejection = ""
-    ticket: TicketState | None = None
-    messages: int = 0
-    records: list[Record] = field(default_factory=list)
-    notifications: list[Notify] = field(default_factory=list)
 
 
 class Engine:
@@ -218,7 +187,7 @@ class Engine:
         try:
             outcome = step(state, inp, now, self.policy)
         except Rejected as exc:
-            return Result("rejected", str(exc), _rejection(state), ticket=state)
+            return Result("rejected", str(exc), rejection_of(state), ticket=state)
         with self._buffered_audit():
             return self._apply(state, outcome, now)
 
@@ -388,31 +357,18 @@ class Engine:
         timeline: tuple[tuple[datetime, str], ...] = (),
     ) -> render.MessageFacts:
         """What a message about ``state`` to ``recipient`` says."""
-        rung_name = ""
-        if state.rung:
-            try:
-                ladder = self.policy.config.ladder_for(state.queue)
-                rung_name = ladder.rungs[min(state.rung, len(ladder.rungs)) - 1].name
-            except LookupError:
-                rung_name = ""
-        who = self.policy.person(recipient)
-        owner = self.policy.person(state.owner) if state.owner else None
-        return render.MessageFacts(
-            kind=kind,
-            ticket_id=state.ticket_id,
-            severity=state.severity,
-            customer=state.customer,
-            summary=state.summary,
-            rung=state.rung,
-            rung_name=rung_name,
-            code=code,
-            respond_by=state.respond_by,
-            status_due=state.status_due,
-            breached=state.breached,
-            owner=owner.name if owner else state.owner,
-            recipient=who.name if who else recipient,
-            timeline=timeline,
-        )
+        return message_facts(self.policy, state, kind, recipient, code, timeline)
+
+    def bundle_facts(self, rows: Sequence[OutboxRow]) -> list[render.MessageFacts]:
+        """What each of several waiting SMS rows of one person says, for
+        :func:`pager.core.messages.render.sms_bundle` (each ticket read once)."""
+        states: dict[str, TicketState | None] = {}
+        items: list[render.MessageFacts] = []
+        for row in rows:
+            if row.ticket_id not in states:
+                states[row.ticket_id] = self._store.get_ticket(row.ticket_id)
+            items.append(row_facts(self.policy, row, states[row.ticket_id]))
+        return items
 
     def _timeline_so_far(self, state: TicketState) -> tuple[tuple[datetime, str], ...]:
         """The ticket's audit so far, this step's entries included (for email bodies)."""
@@ -425,36 +381,16 @@ class Engine:
         return self._timeline + current
 
 
-def bundle_line(state: TicketState, code: str | None) -> str:
-    """The short line a bundled SMS lists for one page."""
-    customer = f" {state.customer}" if state.customer else ""
-    reply = f" ({code})" if code else ""
-    return f"SEV{state.severity} {state.ticket_id}{customer}{reply}"
-
-
-def describe(action: str, detail: dict[str, object]) -> str:
-    """One human line for an audit entry (timeline output, email bodies)."""
-    parts = [action]
-    if "to" in detail:
-        parts.append(f"to {detail['to']} by {detail.get('via')}")
-    if detail.get("rung"):
-        parts.append(f"(rung {detail['rung']})")
-    if detail.get("by"):
-        parts.append(f"by {detail['by']}")
-    if detail.get("detail"):
-        parts.append(f"- {detail['detail']}")
-    return " ".join(parts)
-
-
-def _rejection(state: TicketState | None) -> Rejection:
-    """The label of an input the core refused for a ticket in ``state``."""
-    if state is None:
-        return "unknown_ticket"
-    return "closed" if state.closed else "rejected"
-
-
 def _compact(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v not in (None, "")}
 
 
-__all__ = ["Changes", "Engine", "Result", "bundle_line", "describe"]
+__all__ = [
+    "Changes",
+    "Engine",
+    "Rejection",
+    "Result",
+    "Status",
+    "bundle_line",
+    "describe",
+]

@@ -26,6 +26,7 @@ from pager.daemon.burstlog import BurstLog
 from pager.daemon.clock import Clock
 from pager.daemon.engine import Engine
 from pager.daemon.metrics import Metrics
+from pager.daemon.outbox.bundle import MAX_SMS_BODY, fit_bundle, sms_bundle_text
 from pager.daemon.outbox.delivery import (
     Mailer,
     PermanentFailure,
@@ -236,7 +237,7 @@ class Relay:
             elif row.channel == "voice":
                 calls.append(row)
             else:
-                sends.append(_send([row]))
+                sends.append(_send([row], row.body))
         ready: list[tuple[str, list[OutboxRow]]] = []
         for person, group in sms_by_person.items():
             at = max(self.sms_rate.earliest(now), self.sms_limit.earliest(person, now))
@@ -254,7 +255,9 @@ class Relay:
             # backoff keeps its own schedule.
             taken = {g.id for g in group}
             extra = [r for r in waiting[person] if r.id not in taken and r.attempts == 0]
-            sends.append(_send(fit_bundle(group + extra)))
+            bundled = group + extra
+            count, body = sms_bundle_text(engine, bundled)
+            sends.append(_send(bundled[:count], body))
         for row in calls:
             at = max(self.call_rate.earliest(now), self.call_limit.earliest(row.person, now))
             if at > now:
@@ -262,7 +265,7 @@ class Relay:
                 continue
             self.call_rate.take(now)
             self.call_limit.take(row.person, now)
-            sends.append(_send([row]))
+            sends.append(_send([row], row.body))
         store.mark_sending(
             [(s.ids, sms_digest(s.body) if s.channel == "sms" else None) for s in sends],
             claimed_at,
@@ -381,9 +384,8 @@ def _instant(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def _send(rows: list[OutboxRow]) -> Send:
+def _send(rows: list[OutboxRow], body: str) -> Send:
     first = rows[0]
-    body = first.body if len(rows) == 1 else bundle_body(rows)
     return Send(
         ids=tuple(r.id for r in rows),
         key=first.key,
@@ -399,30 +401,4 @@ def _send(rows: list[OutboxRow]) -> Send:
     )
 
 
-#: Twilio refuses a message body longer than this.
-MAX_SMS_BODY = 1600
-
-
-def fit_bundle(rows: list[OutboxRow]) -> list[OutboxRow]:
-    """The longest prefix of ``rows`` whose bundle fits one Twilio message body.
-
-    The rest stay pending and go out in the next bundle (the first row always goes).
-    """
-    taken = rows[:1]
-    for row in rows[1:]:
-        if len(bundle_body([*taken, row])) > MAX_SMS_BODY:
-            break
-        taken.append(row)
-    return taken
-
-
-def bundle_body(rows: list[OutboxRow]) -> str:
-    """Several waiting SMS for one person as one: each ticket with its code, ``ack all``."""
-    pages = [r for r in rows if r.code]
-    others = [r for r in rows if not r.code]
-    lines = [f"{len(rows)} pager messages:"]
-    lines.extend(r.bundle_line for r in pages)
-    lines.extend(r.body for r in others)
-    if pages:
-        lines.append("Reply a code to ack one, ACK ALL for all")
-    return "\n".join(lines)
+__all__ = ["MAX_SMS_BODY", "Relay", "Send", "Senders", "backoff", "fit_bundle"]
