@@ -76,10 +76,17 @@ class DaemonProcess:
     """``pager run -c DIR`` as a child; its output is collected line by line."""
 
     def __init__(
-        self, config_dir: Path, *, dry_run: bool = False, env: Mapping[str, str] | None = None
+        self,
+        config_dir: Path,
+        *,
+        dry_run: bool = False,
+        env: Mapping[str, str] | None = None,
+        node: str | None = None,
     ) -> None:
         self.config_dir = config_dir
         self.dry_run = dry_run
+        #: ``--node NAME`` (several nodes sharing a PostgreSQL store).
+        self.node = node
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
@@ -91,6 +98,8 @@ class DaemonProcess:
         args = [str(PAGER), "run", "-c", str(self.config_dir)]
         if self.dry_run:
             args.append("--dry-run")
+        if self.node:
+            args += ["--node", self.node]
         self.lines_before_start = len(self.lines)
         self.proc = subprocess.Popen(
             args,
