@@ -317,3 +317,28 @@ async def test_a_commit_that_queues_a_message_wakes_the_other_nodes(
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+def test_a_node_that_takes_the_role_again_keeps_its_own_sends_in_flight(
+    nodes: tuple[PostgresStore, PostgresStore], postgres_url: str
+) -> None:
+    a, b = nodes
+    with a.transaction():
+        first = a.add_message(message("k1"), NOW)
+        second = a.add_message(message("k2", person="bob"), NOW)
+        assert first is not None and second is not None
+        assert a.elect()
+        a.mark_sending([((first,), "d1")], NOW)
+    with psycopg.connect(postgres_url, autocommit=True) as admin:  # the database restarts
+        admin.execute("SELECT pg_terminate_backend(%s)", (a.backend_pid,))
+    with b.transaction():  # meanwhile b is sending and claims the other row
+        b.is_sender = True
+        b.mark_sending([((second,), "d2")], NOW)
+    b.close()  # ... and dies
+    assert _elected_within(a, 5.0)
+    with a.transaction():
+        # a's own send of k1 is still in flight in this process: its relay records it.
+        assert [s.ids for s in a.interrupted_sms()] == [(second,)]
+        assert a.requeue_interrupted() == 1
+        row = a.message(first)
+        assert row is not None and row.state is OutboxState.SENDING

@@ -110,9 +110,11 @@ class Connection:
         self.node = node_name(node)
         self.url = url
         self.conninfo = build_conninfo(url, self.node)
-        #: Names this process's claims: a ``sending`` row of another session is an orphan
-        #: once this node holds the sending role.
+        #: Names this process's claims (``owner_session`` is ``session/term``): a
+        #: ``sending`` row of another process is an orphan once this node sends.
         self.session = f"{self.node}/{secrets.token_hex(6)}"
+        #: Counts the times this process took the sending role.
+        self.term = 0
         self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
         self._depth = 0
         self._changed = False
@@ -296,6 +298,11 @@ class Connection:
         if row is not None:
             self.clock_offset = float(row[0]) - (sent + received) / 2
 
+    @property
+    def claim_owner(self) -> str:
+        """``owner_session`` of the claims made now."""
+        return f"{self.session}/{self.term}"
+
     def clock(self) -> datetime:
         """Now by the database's clock (local clock + the last measured offset)."""
         return datetime.now(UTC) + timedelta(seconds=self.clock_offset)
@@ -317,6 +324,7 @@ class Connection:
         row = self.db.execute("SELECT pg_try_advisory_lock(%s)", (SENDER_LOCK,)).fetchone()
         self.is_sender = bool(row and row[0])
         if self.is_sender:
+            self.term += 1
             log.info("node %s is now the sending node", self.node)
         return self.is_sender
 

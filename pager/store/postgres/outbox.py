@@ -6,8 +6,11 @@ node idles and the per-number and per-person limits the sending node keeps in me
 hold for all. Due rows are taken ``FOR UPDATE SKIP LOCKED`` all the same, so that a
 claim never waits and two claimers (a sender that lost its role during a network blip and
 its successor) never take one row. A claim records the node (``owner``) and its process
-(``owner_session``); an outcome is recorded only while the row is still ``sending`` under
-that session, so a late answer of a superseded sender changes nothing.
+and its term as sender (``owner_session``): a failure is recorded only while no other
+process has claimed the row since, so a late answer of a superseded sender cannot put
+back a row its successor is sending. A node that lost the role with its connection and
+took it again (the database restarted) keeps its own earlier claims: its relay is alive
+and still records them; only other processes' claims are settled as orphans.
 """
 
 from __future__ import annotations
@@ -54,8 +57,20 @@ def _row(r: Sequence[Any]) -> OutboxRow:
     )
 
 
+#: A ``sending`` row nobody alive will record: claimed by another process, or by this one
+#: in its current term (the term starts with settling, before this process claims).
+_ORPHAN = "(owner_session IS NULL OR owner_session NOT LIKE %s OR owner_session = %s)"
+
+
 class Outbox(Connection):
     """The outbox operations of :class:`pager.store.postgres.store.PostgresStore`."""
+
+    def _mine(self) -> str:
+        """LIKE pattern of every claim of this process (any term)."""
+        return self.session.replace("%", "").replace("_", "\\_") + "/%"
+
+    def _orphan_params(self) -> tuple[str, str]:
+        return (self._mine(), self.claim_owner)
 
     def add_message(self, msg: NewMessage, created: datetime) -> int | None:
         self._hint_outbox()
@@ -148,7 +163,7 @@ class Outbox(Connection):
             f"UPDATE outbox SET state = '{SENDING}', attempts = attempts + 1,"
             " claimed_at = %s, claim_digest = c.digest, owner = %s, owner_session = %s"
             " FROM unnest(%s::bigint[], %s::text[]) AS c(id, digest) WHERE outbox.id = c.id",
-            (claimed_at, self.node, self.session, ids, digests),
+            (claimed_at, self.node, self.claim_owner, ids, digests),
         )
 
     def interrupted_sms(self) -> list[InterruptedSms]:
@@ -159,7 +174,8 @@ class Outbox(Connection):
         rows = self.db.execute(
             f"SELECT id, address, claimed_at, claim_digest FROM outbox WHERE state = '{SENDING}'"
             " AND channel = 'sms' AND claimed_at IS NOT NULL AND claim_digest IS NOT NULL"
-            " ORDER BY id"
+            f" AND {_ORPHAN} ORDER BY id",
+            self._orphan_params(),
         ).fetchall()
         sends: dict[tuple[str, datetime, str], list[int]] = {}
         for row_id, address, claimed_at, digest in rows:
@@ -185,8 +201,8 @@ class Outbox(Connection):
         self.db.execute(
             f"UPDATE outbox SET state = '{PENDING}', not_before = %s, error = %s"
             f" WHERE id = ANY(%s) AND state IN ('{SENDING}', '{PENDING}')"
-            " AND (owner_session IS NULL OR owner_session = %s)",
-            (not_before, error, list(ids), self.session),
+            " AND (owner_session IS NULL OR owner_session LIKE %s)",
+            (not_before, error, list(ids), self._mine()),
         )
 
     def mark_failed(self, ids: Sequence[int], error: str) -> None:
@@ -194,8 +210,8 @@ class Outbox(Connection):
         self._wrote()
         self.db.execute(
             f"UPDATE outbox SET state = '{FAILED}', error = %s WHERE id = ANY(%s)"
-            " AND (owner_session IS NULL OR owner_session = %s)",
-            (error, list(ids), self.session),
+            " AND (owner_session IS NULL OR owner_session LIKE %s)",
+            (error, list(ids), self._mine()),
         )
 
     def defer(self, ids: Sequence[int], not_before: datetime) -> None:
@@ -225,7 +241,8 @@ class Outbox(Connection):
         self._hint_outbox()
         return self.db.execute(
             f"UPDATE outbox SET state = '{PENDING}', owner = NULL, owner_session = NULL"
-            f" WHERE state = '{SENDING}'"
+            f" WHERE state = '{SENDING}' AND {_ORPHAN}",
+            self._orphan_params(),
         ).rowcount
 
     def outbox_counts(self) -> dict[OutboxState, int]:
