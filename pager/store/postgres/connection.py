@@ -117,6 +117,10 @@ class Connection:
         self.term = 0
         self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
         self._depth = 0
+        self._pipe: psycopg.Pipeline | None = None
+        #: (ticket_id, stored state or None) read along with an event's insert, for the
+        #: get_ticket that follows it (one round trip instead of two).
+        self._prefetched: tuple[str, str | None] | None = None
         self._changed = False
         self._outbox_added = False
         self._earliest: datetime | None = None
@@ -186,14 +190,25 @@ class Connection:
         conn = self._begin()
         self._depth = 1
         self._changed, self._outbox_added, self._earliest = False, False, None
+        self._prefetched = None
+        # Pipeline mode: a write whose result nobody reads costs no round trip of its
+        # own; it goes out with the next read (or the commit). Round trips, not the
+        # server's work, are what a transaction of many small statements spends.
+        pipeline = conn.pipeline()
+        self._pipe = pipeline.__enter__()
         try:
             yield
-        except BaseException:
+        except BaseException as exc:
             self._depth = 0
+            self._pipe = None
+            with contextlib.suppress(psycopg.Error):
+                pipeline.__exit__(type(exc), exc, exc.__traceback__)
             self._rollback()
             raise
         self._depth = 0
+        self._pipe = None
         try:
+            pipeline.__exit__(None, None, None)  # every queued write, errors raised here
             conn.execute(self._commit_sql())
         except psycopg.Error as exc:
             self._rollback()
@@ -244,16 +259,30 @@ class Connection:
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        """SAVEPOINT ... RELEASE; ROLLBACK TO it on an exception (re-raised)."""
+        """SAVEPOINT ... RELEASE; ROLLBACK TO it on an exception (re-raised).
+
+        The release is synced, so that an error of a queued write of this block is raised
+        here, inside the block's job, not in the next job's."""
         db = self.db
         db.execute("SAVEPOINT job")
         try:
             yield
+            self._sync()
         except BaseException:
+            self._prefetched = None
             with contextlib.suppress(psycopg.Error):
-                db.execute("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")
+                self._sync()  # leaves an aborted pipeline usable again
+            with contextlib.suppress(psycopg.Error):
+                db.execute("ROLLBACK TO SAVEPOINT job")
+                db.execute("RELEASE SAVEPOINT job")
+                self._sync()
             raise
         db.execute("RELEASE SAVEPOINT job")
+
+    def _sync(self) -> None:
+        """Wait for every queued statement (raising the first error among them)."""
+        if self._pipe is not None:
+            self._pipe.sync()
 
     @contextmanager
     def guard(self) -> Iterator[None]:

@@ -230,8 +230,12 @@ class Outbox(Connection):
             f" AND state = '{PENDING}' AND kind IN ('page', 'handoff')"
         )
         if persons is None:
-            return self.db.execute(sql, (ticket_id,)).rowcount
-        return self.db.execute(sql + " AND person = ANY(%s)", (ticket_id, list(persons))).rowcount
+            return len(self.db.execute(sql + " RETURNING 1", (ticket_id,)).fetchall())
+        return len(
+            self.db.execute(
+                sql + " AND person = ANY(%s) RETURNING 1", (ticket_id, list(persons))
+            ).fetchall()
+        )
 
     def requeue_interrupted(self) -> int:
         """Every ``sending`` row back to ``pending``: only on the sending node (see
@@ -239,11 +243,13 @@ class Outbox(Connection):
         if not self.is_sender:
             return 0
         self._hint_outbox()
-        return self.db.execute(
-            f"UPDATE outbox SET state = '{PENDING}', owner = NULL, owner_session = NULL"
-            f" WHERE state = '{SENDING}' AND {_ORPHAN}",
-            self._orphan_params(),
-        ).rowcount
+        return len(
+            self.db.execute(
+                f"UPDATE outbox SET state = '{PENDING}', owner = NULL, owner_session = NULL"
+                f" WHERE state = '{SENDING}' AND {_ORPHAN} RETURNING 1",
+                self._orphan_params(),
+            ).fetchall()
+        )
 
     def outbox_counts(self) -> dict[OutboxState, int]:
         rows = self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall()

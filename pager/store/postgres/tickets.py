@@ -29,31 +29,40 @@ class Tickets(Connection):
 
     def record_event(self, event_id: str, ticket_id: str, received: datetime, payload: str) -> bool:
         """Record a processed event; False when ``event_id`` was recorded before (by any
-        node: a concurrent insert by another node is waited for)."""
+        node: a concurrent insert by another node is waited for). A new event's ticket is
+        read and locked in the same statement, for the get_ticket that follows."""
         self._wrote()
-        cur = self.db.execute(
-            "INSERT INTO events (event_id, ticket_id, received_at, payload, node)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING",
-            (event_id, ticket_id, received, payload, self.node),
-        )
-        return cur.rowcount == 1
+        row = self.db.execute(
+            "WITH ins AS (INSERT INTO events (event_id, ticket_id, received_at, payload, node)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING RETURNING 1)"
+            " SELECT EXISTS (SELECT 1 FROM ins),"
+            " (SELECT state FROM tickets WHERE ticket_id = %s FOR UPDATE)",
+            (event_id, ticket_id, received, payload, self.node, ticket_id),
+        ).fetchone()
+        recorded = bool(row and row[0])
+        self._prefetched = (ticket_id, row[1]) if row is not None and recorded else None
+        return recorded
 
     def forget_event(self, event_id: str) -> None:
         self._wrote()
+        self._prefetched = None
         self.db.execute("DELETE FROM events WHERE event_id = %s", (event_id,))
 
     def message_seen(self, sid: str) -> bool:
         """True when ``sid`` was seen before (by any node); records it."""
         self._wrote()
-        cur = self.db.execute(
+        row = self.db.execute(
             "INSERT INTO inbound (message_sid, node) VALUES (%s, %s)"
-            " ON CONFLICT (message_sid) DO NOTHING",
+            " ON CONFLICT (message_sid) DO NOTHING RETURNING 1",
             (sid, self.node),
-        )
-        return cur.rowcount == 0
+        ).fetchone()
+        return row is None
 
     def get_ticket(self, ticket_id: str) -> TicketState | None:
         """The ticket, its row locked until the transaction ends."""
+        prefetched, self._prefetched = self._prefetched, None
+        if prefetched is not None and prefetched[0] == ticket_id:
+            return None if prefetched[1] is None else decode_state(prefetched[1])
         row = self.db.execute(
             "SELECT state FROM tickets WHERE ticket_id = %s FOR UPDATE", (ticket_id,)
         ).fetchone()
@@ -61,6 +70,7 @@ class Tickets(Connection):
 
     def put_ticket(self, state: TicketState, deadline: datetime | None) -> None:
         self._wrote()
+        self._prefetched = None
         if deadline is not None:
             self._hint_deadline(deadline)
         self.db.execute(
