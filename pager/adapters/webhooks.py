@@ -230,7 +230,9 @@ class WebhookServer:
         token, now = request.match_info["token"], self._clock()
         status = form.get("CallStatus", "")[:32]
         found = await self._service.db(lambda e: inbound.voice_status(e, token, status, now))
-        request[_DETAIL] = f"call={found or 'unknown'} status={status or '?'}"
+        # ``found`` is "TICKET PERSON": the line names the ticket like every ticket line.
+        call = f"ticket={found}" if found else "call=unknown"
+        request[_DETAIL] = f"{call} status={status or '?'}"
         return web.Response(status=204)
 
     # --- operations -------------------------------------------------------------------

@@ -38,6 +38,7 @@ from pager.core.ladder.machine import (
 from pager.core.messages import render
 from pager.core.model import Channel
 from pager.core.policy import Policy
+from pager.daemon.decisions import log_decisions, log_refused
 from pager.daemon.outbox.book import OutboxBook
 from pager.daemon.results import Changes, Rejection, Result, Status, rejection_of
 from pager.daemon.wording import bundle_line, describe, message_facts, row_facts
@@ -119,10 +120,17 @@ class Engine:
         return self._run(state, EventInput(event), now)
 
     def acknowledge(self, ticket_id: str, person: str, via: AckVia, now: datetime) -> Result:
-        return self._run(self._store.get_ticket(ticket_id), Acknowledge(person, via), now)
+        return self._decide(ticket_id, Acknowledge(person, via), now)
 
     def escalate(self, ticket_id: str, person: str, via: AckVia, now: datetime) -> Result:
-        return self._run(self._store.get_ticket(ticket_id), EscalateNow(person, via), now)
+        return self._decide(ticket_id, EscalateNow(person, via), now)
+
+    def _decide(self, ticket_id: str, inp: Acknowledge | EscalateNow, now: datetime) -> Result:
+        """A person's acknowledgement or escalation (SMS, call, CLI); a refusal is logged."""
+        result = self._run(self._store.get_ticket(ticket_id), inp, now)
+        if result.status == "rejected":
+            log_refused(inp, ticket_id, result.reason)
+        return result
 
     def fire(self, ticket_id: str, now: datetime) -> Result:
         """Fire the ticket's due deadlines (the deadline loop found it due)."""
@@ -189,7 +197,9 @@ class Engine:
         except Rejected as exc:
             return Result("rejected", str(exc), rejection_of(state), ticket=state)
         with self._buffered_audit():
-            return self._apply(state, outcome, now)
+            result = self._apply(state, outcome, now)
+        log_decisions(state, inp, outcome.state, result.records)
+        return result
 
     @contextmanager
     def _buffered_audit(self) -> Iterator[None]:

@@ -87,6 +87,13 @@ class Send:
     attempts: int
     kinds: tuple[str, ...]
     created_at: datetime
+    #: The tickets the send is about (several for a bundle), for log lines.
+    tickets: tuple[str, ...] = ()
+
+    @property
+    def about(self) -> str:
+        """``ticket=T-1`` or ``ticket=T-1,T-2`` (log lines name their tickets)."""
+        return "ticket=" + ",".join(self.tickets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +293,9 @@ class Relay:
                 await self._retry(send, str(exc), exc.retry_after)
                 return
             except Exception as exc:  # a bug or an unexpected library error: retry
-                log.exception("sending %s to %s failed unexpectedly", send.channel, send.person)
+                log.exception(
+                    "%s sending %s to %s failed unexpectedly", send.about, send.channel, send.person
+                )
                 await self._retry(send, f"unexpected: {exc!r}", None)
                 return
             self.metrics.provider_latency.labels(send.channel).observe(
@@ -302,7 +311,8 @@ class Relay:
             now = self.clock()
             await self._record(lambda e: e.outbox.mark_sent(send.ids, provider_id, now))
             self.sent_log.info(
-                "sent %s to %s (%s) ids=%s provider_id=%s",
+                "%s sent %s to %s (%s) ids=%s provider_id=%s",
+                send.about,
                 send.channel,
                 send.person,
                 ",".join(send.kinds),
@@ -349,7 +359,8 @@ class Relay:
         delay = backoff(attempt, retry_after)
         self.metrics.pages.labels(send.channel, "retry").inc(len(send.ids))
         log.warning(
-            "%s to %s failed (attempt %d), retrying in %.1fs: %s",
+            "%s %s to %s failed (attempt %d), retrying in %.1fs: %s",
+            send.about,
             send.channel,
             send.person,
             attempt,
@@ -362,7 +373,7 @@ class Relay:
 
     async def _failed(self, send: Send, error: str) -> None:
         self.metrics.pages.labels(send.channel, "failed").inc(len(send.ids))
-        log.error("%s to %s failed for good: %s", send.channel, send.person, error)
+        log.error("%s %s to %s failed for good: %s", send.about, send.channel, send.person, error)
         now = self.clock()
 
         def record(engine: Engine) -> int:
@@ -398,6 +409,7 @@ def _send(rows: list[OutboxRow], body: str) -> Send:
         attempts=max(r.attempts for r in rows),
         kinds=tuple(sorted({r.kind for r in rows})),
         created_at=min(r.created_at for r in rows),
+        tickets=tuple(dict.fromkeys(r.ticket_id for r in rows)),
     )
 
 
