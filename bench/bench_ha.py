@@ -11,8 +11,9 @@ Both nodes receive every event; whichever inserts it first applies it.
 * sustained: events published closed loop, at most ``WINDOW`` ahead of what the database
   has committed;
 * failover: SIGKILL of a node, then one event published at once: the time from the kill
-  to that event's page. First the sending node (the survivor must take the sending role),
-  then the other one; each is started again before the next kill;
+  to that event's page. The sending node (the survivor must take the sending role) and
+  the other one in turn, three times each, once the outbox is drained; each node is
+  started again before the next kill;
 * lost: every event the broker acknowledged is in the database at the end.
 """
 
@@ -57,6 +58,8 @@ TARGET_P99_MS = {100: 30.0}
 TARGET_EVENTS_PER_S = 1000.0
 TARGET_FAILOVER_S = 2.0
 WINDOW = 2000
+#: Kills of each kind (the sending node, the other one) in the failover figure.
+FAILOVER_ROUNDS = 3
 NODES = ("node-a", "node-b")
 
 
@@ -129,6 +132,19 @@ def ha_stack(work: Path) -> Iterator[HaStack]:
         sink.stop()
         broker.stop()
         pg.remove()
+
+
+def drained_outbox(parts: HaStack, timeout: float = 120.0) -> None:
+    """Wait until no outbox row is pending or being sent."""
+    with psycopg.connect(parts.url, autocommit=True) as conn:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')"
+            ).fetchone()
+            if row is not None and row[0] == 0:
+                return
+            time.sleep(0.1)
 
 
 def _make(run: str) -> Callable[[int], Mapping[str, Any]]:
@@ -241,11 +257,14 @@ def ha(opts: Options) -> Outcome:
         latency = asyncio.run(_latency(parts, duration))
         sustained = asyncio.run(_sustained(parts, sustained_s, warmup))
         failovers = []
-        for round_, number in enumerate((5_000_000, 5_000_001)):
+        for round_ in range(2 * FAILOVER_ROUNDS):
+            # The backlog of the runs above is sent first: the figure is the failover,
+            # not the drain of a queue (measured above).
+            drained_outbox(parts)
             sender = asyncio.run(parts.sending_node())
-            # First the sending node, then the other one.
-            victim = sender if round_ == 0 else next(n for n in NODES if n != sender)
-            failovers.append(asyncio.run(_failover(parts, victim, number)))
+            # The sending node, then the other one, in turn.
+            victim = sender if round_ % 2 == 0 else next(n for n in NODES if n != sender)
+            failovers.append(asyncio.run(_failover(parts, victim, 5_000_000 + round_)))
             parts.start(victim)
         with psycopg.connect(parts.url) as conn:
             row = conn.execute("SELECT count(*) FROM events").fetchone()
@@ -275,12 +294,13 @@ def ha(opts: Options) -> Outcome:
             TARGET_EVENTS_PER_S,
         )
     )
-    for f in failovers:
+    for kind, runs in (("sending", failovers[0::2]), ("other", failovers[1::2])):
+        worst = max((f["kill_to_page_s"] or float("inf")) for f in runs)
         figures.append(
             at_most(
-                f"failover: SIGKILL of the {'sending' if f is failovers[0] else 'other'} node"
-                " -> page of an event published just after",
-                f["kill_to_page_s"],
+                f"failover: SIGKILL of the {kind} node -> page of an event published just"
+                f" after (worst of {len(runs)})",
+                worst,
                 "s",
                 TARGET_FAILOVER_S,
             )

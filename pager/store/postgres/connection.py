@@ -57,7 +57,7 @@ SENDER_LOCK = 0x7061676572736E64
 #: The NOTIFY channel of wake-up hints (:mod:`pager.store.postgres.listen`).
 CHANNEL = "pager"
 #: How often a node that does not send asks for the sending role (seconds).
-ELECT_INTERVAL = 0.5
+ELECT_INTERVAL = 0.2
 
 #: libpq settings a pager node wants unless the URL says otherwise: find the writable
 #: primary among several hosts, notice a dead server within seconds, bounded connects.
