@@ -19,8 +19,6 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from prometheus_client import Gauge
-
 from pager.adapters.dryrun import DryRunSender
 from pager.adapters.mqtt import MqttBridge
 from pager.adapters.signature import TwilioSignature
@@ -83,9 +81,7 @@ class Daemon:
         self.shared: PostgresStore | None = None
         self.environ = dict(os.environ if environ is None else environ)
         self.metrics = Metrics()
-        Gauge(
-            "pager_node_info", "This node's name (--node)", ["node"], registry=self.metrics.registry
-        ).labels(self.node).set(1)
+        self.metrics.node_info.labels(self.node).set(1)
         #: The daemon's one clock, handed to every part that needs "now".
         self.clock: Clock = SystemClock()
         self.notifier = SystemdNotifier.from_environ(self.environ)
@@ -323,10 +319,12 @@ class Daemon:
             on_deadline=timers.wake,
             own_pid=lambda: store.backend_pid,
         )
-        return [
-            group.create_task(self.listener.run(), name="pg-listen"),
-            group.create_task(self._elect_sender(store, service, relay), name="pg-elect"),
-        ]
+        tasks = [group.create_task(self.listener.run(), name="pg-listen")]
+        if not self.dry_run:  # a dry run must never take the real sends of the others
+            tasks.append(
+                group.create_task(self._elect_sender(store, service, relay), name="pg-elect")
+            )
+        return tasks
 
     async def _elect_sender(self, store: PostgresStore, service: Service, relay: Relay) -> None:
         """Take the sending role when it is free; then settle the sends the previous
