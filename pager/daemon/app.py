@@ -329,13 +329,14 @@ class Daemon:
     async def _elect_sender(self, store: PostgresStore, service: Service, relay: Relay) -> None:
         """Take the sending role when it is free; then settle the sends the previous
         sender left ``sending`` (looked up at the provider, or queued again)."""
-        settle = False
+        settled = 0  # the last term (see PostgresStore.term) whose orphans were settled
         while True:
             try:
-                settle = await service.db(lambda _e: store.elect()) or settle
-                if settle:
+                await service.db(lambda _e: store.elect())
+                term = store.term
+                if store.is_sender and term != settled:
                     await relay.recover()
-                    settle = False
+                    settled = term
                     relay.wake()
             except Exception as exc:  # the store is away: try again
                 log.debug("sender election: %s", exc)

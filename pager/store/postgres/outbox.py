@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pager.store.postgres.connection import Connection
+from pager.store.postgres.connection import SENDER_LOCK, Connection
 from pager.store.types import InterruptedSms, NewMessage, OutboxRow, OutboxState
 
 PENDING = OutboxState.PENDING.value
@@ -60,6 +60,15 @@ def _row(r: Sequence[Any]) -> OutboxRow:
 #: A ``sending`` row nobody alive will record: claimed by another process, or by this one
 #: in its current term (the term starts with settling, before this process claims).
 _ORPHAN = "(owner_session IS NULL OR owner_session NOT LIKE %s OR owner_session = %s)"
+
+
+#: True when this session holds the sending role's advisory lock (a bigint key is kept
+#: in pg_locks as its high and low 32 bits, objsubid 1).
+_HOLDS_ROLE = (
+    "EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND pid = pg_backend_pid() AND objsubid = 1"
+    f" AND classid::bigint = {SENDER_LOCK >> 32} AND objid::bigint = {SENDER_LOCK & 0xFFFFFFFF})"
+)
 
 
 class Outbox(Connection):
@@ -103,12 +112,20 @@ class Outbox(Connection):
         the sending node (module docstring)."""
         if not self.is_sender:
             return []
+        # The role is checked on the server too: a session that lost it unnoticed (its
+        # connection was replaced under it) must not send beside the real sending node.
         rows = self.db.execute(
             f"SELECT {_COLUMNS} FROM outbox WHERE state = '{PENDING}' AND not_before <= %s"
-            " ORDER BY not_before, id LIMIT %s FOR UPDATE SKIP LOCKED",
+            f" AND {_HOLDS_ROLE} ORDER BY not_before, id LIMIT %s FOR UPDATE SKIP LOCKED",
             (now, limit),
         ).fetchall()
+        if not rows and not self._holds_role():
+            self.is_sender = False
         return [_row(r) for r in rows]
+
+    def _holds_role(self) -> bool:
+        row = self.db.execute(f"SELECT {_HOLDS_ROLE}").fetchone()
+        return bool(row and row[0])
 
     def next_message_due(self) -> datetime | None:
         """The earliest due ``pending`` row; None unless this node sends (the others'
