@@ -43,6 +43,10 @@ async def test_one_node_on_postgresql_pages_and_a_reply_acknowledges(
     assert cluster.ticket_state("T-1")["owner"] == "ana"
     # Past rung 1's ack_within: nobody else is paged.
     await still(lambda: not cluster.sms_to("bob"), duration=2.5, what="no page to bob")
+    # The command line works on the shared database too.
+    timeline = await node.daemon.acli("timeline", "T-1")
+    assert timeline.returncode == 0, timeline.stderr
+    assert "owner ana" in timeline.stdout, timeline.stdout
     health = await _get(node, "/healthz")
     assert health.startswith("ok: node node-a, database 127.0.0.1:"), health
     assert 'pager_node_info{node="node-a"} 1.0' in await _get(node, "/metrics")
