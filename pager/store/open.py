@@ -1,9 +1,10 @@
 """``open_store(url)``: the store implementation a URL names.
 
 ``sqlite:/abs/path.db`` (the normalised config form; ``sqlite:///abs/path.db`` too) opens
-the embedded SQLite store. A new backend adds one branch here keyed by its scheme
-(``postgresql://`` is the next one) and nothing else in the shell changes: everything
-outside ``pager/store/`` speaks :class:`pager.store.interface.Store`.
+the embedded SQLite store; ``postgresql://...`` (or ``postgres://``, any libpq URL) the
+PostgreSQL store that several nodes share. A new backend adds one branch here keyed by
+its scheme and nothing else in the shell changes: everything outside ``pager/store/``
+speaks :class:`pager.store.interface.Store`.
 """
 
 from __future__ import annotations
