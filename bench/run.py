@@ -42,6 +42,7 @@ ORDER = (
     "restart",
     "timers",
     "alert_storm",
+    "report",
     "ha",
 )
 

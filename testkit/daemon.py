@@ -14,21 +14,22 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 PAGER = Path(sys.executable).parent / "pager"
 
 
 def copy_example(dest: Path) -> Path:
-    """Copy the repository's worked example (people, rotations, ladders) into ``dest``."""
+    """Copy the repository's worked example (people, holidays, rotations, ladders) into
+    ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "people.yaml", dest / "people.yaml")
-    for sub in ("rotations", "ladders"):
+    for sub in ("holidays", "rotations", "ladders"):
         if (dest / sub).exists():
             shutil.rmtree(dest / sub)
         shutil.copytree(REPO / sub, dest / sub)
@@ -81,10 +82,12 @@ class DaemonProcess:
         *,
         dry_run: bool = False,
         env: Mapping[str, str] | None = None,
+        extra_args: Sequence[str] = (),
         node: str | None = None,
     ) -> None:
         self.config_dir = config_dir
         self.dry_run = dry_run
+        self.extra_args = list(extra_args)
         #: ``--node NAME`` (several nodes sharing a PostgreSQL store).
         self.node = node
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -98,6 +101,7 @@ class DaemonProcess:
         args = [str(PAGER), "run", "-c", str(self.config_dir)]
         if self.dry_run:
             args.append("--dry-run")
+        args.extend(self.extra_args)
         if self.node:
             args += ["--node", self.node]
         self.lines_before_start = len(self.lines)

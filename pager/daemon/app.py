@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
 import os
@@ -19,7 +20,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from pager.adapters.dryrun import DryRunSender
+from pager.adapters.dryrun import DryRunSender, ScratchStore, unguessable_token
 from pager.adapters.mqtt import MqttBridge
 from pager.adapters.signature import TwilioSignature
 from pager.adapters.smtp import SmtpMailer
@@ -36,11 +37,13 @@ from pager.daemon.loop_errors import quiet_closed_socket_callbacks
 from pager.daemon.metrics import Metrics
 from pager.daemon.outbox.relay import Relay, Senders
 from pager.daemon.service import CommitInfo, Service
+from pager.daemon.shift_notices import ShiftNotices
 from pager.store.open import open_store
 from pager.store.postgres.connection import ELECT_INTERVAL, node_name
 from pager.store.postgres.listen import Listener
 from pager.store.postgres.store import PostgresStore
 from pager.store.types import StoreError
+from pager.web.site import StatusSite
 
 log = logging.getLogger("pager")
 
@@ -69,6 +72,7 @@ class Daemon:
         config_dir: str | Path,
         *,
         dry_run: bool = False,
+        store: str | None = None,
         environ: Mapping[str, str] | None = None,
         node: str | None = None,
     ) -> None:
@@ -79,6 +83,8 @@ class Daemon:
         self.node = node_name(node)
         #: The PostgreSQL store when several nodes may share it (None: SQLite).
         self.shared: PostgresStore | None = None
+        # A dry run never opens the configured (live) store: --store, or a scratch one.
+        self.scratch = ScratchStore(store) if dry_run else None
         self.environ = dict(os.environ if environ is None else environ)
         self.metrics = Metrics()
         self.metrics.node_info.labels(self.node).set(1)
@@ -133,7 +139,8 @@ class Daemon:
     async def _open_service(self, config: Config) -> Service | None:
         """Open the store and start the service on it; None after logging why not."""
         try:
-            store = open_store(config.settings.store, background=True, node=self.node)
+            url = config.settings.store if self.scratch is None else self.scratch.open()
+            store = open_store(url, background=True, node=self.node)
         except (StoreError, ValueError) as exc:
             log.error("store: %s", exc)
             return None
@@ -169,7 +176,7 @@ class Daemon:
         """Build the MQTT bridge, the event ingest and the webhooks, and connect commits
         to what they wake."""
         settings = config.settings
-        bridge = MqttBridge(settings.mqtt, on_message=self._on_message)
+        bridge = MqttBridge(settings.mqtt, on_message=self._on_message, dry_run=self.dry_run)
         self.ingest = Ingest(
             service=service,
             # Dead letters go at QoS 1. Ticket state (retained) goes at QoS 0 and
@@ -192,6 +199,8 @@ class Daemon:
             health=lambda: self._health(bridge, service, self.shared),
             clock=self.clock,
         )
+        webhooks.mounts.append(StatusSite(service=service, clock=self.clock).mount)
+        self.shift_notices = ShiftNotices(service, clock=self.clock)
         self.service, self.relay, self.timers, self.bridge = service, relay, timers, bridge
         self.webhooks = webhooks
 
@@ -208,7 +217,14 @@ class Daemon:
     async def _listen(self, http: HttpSettings) -> bool:
         """Start the webhook server; False (logged) when the address cannot be bound."""
         try:
-            port = await self.webhooks.start(http.listen_host, http.listen_port)
+            try:
+                port = await self.webhooks.start(http.listen_host, http.listen_port)
+            except OSError as exc:
+                if not (self.dry_run and exc.errno == errno.EADDRINUSE):
+                    raise
+                # The live daemon's port, most likely: a dry run must not fail because of it.
+                log.warning("dry-run: %s (in use); listening on a free port", exc)
+                port = await self.webhooks.start(http.listen_host, 0)
         except OSError as exc:
             log.error("cannot listen on %s:%s: %s", http.listen_host, http.listen_port, exc)
             return False
@@ -228,6 +244,7 @@ class Daemon:
                 group.create_task(self._reloader(), name="reloader"),
                 group.create_task(self._watchdog(), name="watchdog"),
                 group.create_task(self._gauges(service), name="gauges"),
+                group.create_task(self.shift_notices.run(), name="shift-notices"),
             ]
             if self.shared is not None:
                 tasks += self._node_tasks(group, self.shared, service, relay, timers)
@@ -277,6 +294,8 @@ class Daemon:
         way out of run)."""
         await service.close()
         await self._close_senders(senders)
+        if self.scratch is not None:
+            self.scratch.close()
 
     async def _close_senders(self, senders: Senders) -> None:
         close = getattr(senders.sms, "close", None)
@@ -287,6 +306,8 @@ class Daemon:
     def _signature(self, config: Config) -> TwilioSignature:
         t = config.settings.twilio
         tokens = [tok for tok in (t.auth_token, t.secondary_auth_token) if tok]
+        if not tokens and self.dry_run:  # no secret: every webhook request is refused
+            tokens = [unguessable_token()]
         return TwilioSignature(tokens, config.settings.http.public_url)
 
     def _health(
@@ -392,6 +413,7 @@ class Daemon:
         self.metrics.reloads.labels("ok").inc()
         self.metrics.config_valid.set(1)
         self.timers.wake()
+        self.shift_notices.wake()
         self.notifier.ready()
         log.info("config reloaded")
         return True
@@ -463,10 +485,12 @@ async def _run_with_handler(daemon: Daemon) -> int:
     return await daemon.run()
 
 
-def run_daemon(config_dir: str, *, dry_run: bool, node: str | None = None) -> int:
+def run_daemon(
+    config_dir: str, *, dry_run: bool, store: str | None = None, node: str | None = None
+) -> int:
     configure_logging(node=node)
     started = time.monotonic()
-    daemon = Daemon(config_dir, dry_run=dry_run, node=node)
+    daemon = Daemon(config_dir, dry_run=dry_run, store=store, node=node)
     code = asyncio.run(_run_with_handler(daemon))
     log.debug("ran for %.1fs", time.monotonic() - started)
     return code

@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 class PostgresStore(Tickets, Codes, Outbox, Audit):
     """One connection to the shared database; see the module docstring."""
 
+    def reader(self) -> PostgresStore | None:
+        """A second connection for reading on another thread. Its reads outside a
+        transaction run in autocommit and take no lock: they never hold up a writer."""
+        return PostgresStore(self.url, node=self.node, migrate_schema=False)
+
 
 def is_postgres_url(url: str) -> bool:
     """``postgresql://...`` or ``postgres://...`` (libpq's two URL schemes)."""
