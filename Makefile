@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv mosquitto systemd-analyze browser test lint typecheck pytest demo bench chaos clean
+.PHONY: venv mosquitto postgresql systemd-analyze browser test lint typecheck pytest demo bench chaos clean
 
 venv: $(STAMP)
 
@@ -18,6 +18,13 @@ $(STAMP): pyproject.toml
 mosquitto:
 	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto; }
+
+# PostgreSQL: the several-nodes store's tests and benchmarks start clusters of their own
+# (testkit/postgres.py: initdb in a temp dir as the postgres user); only the binaries are
+# needed, never the packaged cluster.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
 # `systemd-analyze verify` checks the unit file (tests/shell/test_systemd_unit.py).
 systemd-analyze:
@@ -36,7 +43,7 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-pytest: venv mosquitto systemd-analyze browser
+pytest: venv mosquitto postgresql systemd-analyze browser
 	$(BIN)/pytest
 
 test: lint typecheck pytest
@@ -44,10 +51,10 @@ test: lint typecheck pytest
 demo: venv mosquitto
 	$(BIN)/python -m scripts.demo
 
-bench: venv mosquitto
+bench: venv mosquitto postgresql
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
-chaos: venv mosquitto
+chaos: venv mosquitto postgresql
 	$(BIN)/pytest -m chaos tests/chaos
 
 clean:

@@ -43,6 +43,7 @@ ORDER = (
     "timers",
     "alert_storm",
     "report",
+    "ha",
 )
 
 

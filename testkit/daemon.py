@@ -83,10 +83,13 @@ class DaemonProcess:
         dry_run: bool = False,
         env: Mapping[str, str] | None = None,
         extra_args: Sequence[str] = (),
+        node: str | None = None,
     ) -> None:
         self.config_dir = config_dir
         self.dry_run = dry_run
         self.extra_args = list(extra_args)
+        #: ``--node NAME`` (several nodes sharing a PostgreSQL store).
+        self.node = node
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
@@ -99,6 +102,8 @@ class DaemonProcess:
         if self.dry_run:
             args.append("--dry-run")
         args.extend(self.extra_args)
+        if self.node:
+            args += ["--node", self.node]
         self.lines_before_start = len(self.lines)
         self.proc = subprocess.Popen(
             args,

@@ -15,6 +15,7 @@ import pytest
 from pager.adapters.twilio import TwilioSender
 from testkit.fake_twilio import FakeTwilio
 from testkit.mosquitto import Mosquitto, MosquittoNotInstalled
+from testkit.postgres import PostgresCluster, PostgresNotInstalled
 from testkit.smtp_server import SmtpServer
 
 #: The sending number of :func:`twilio_sender`.
@@ -86,3 +87,24 @@ async def smtp_server() -> AsyncIterator[SmtpServer]:
     """A started plain SMTP server (no TLS, no AUTH) on 127.0.0.1:<free port>."""
     async with SmtpServer() as server:
         yield server
+
+
+# --- PostgreSQL (the several-nodes store) ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One throw-away PostgreSQL cluster for the whole test session (testkit/postgres.py):
+    its own temp dir, 127.0.0.1 and a free port; never the machine's default cluster."""
+    try:
+        cluster = PostgresCluster()
+    except PostgresNotInstalled as exc:
+        pytest.fail(str(exc), pytrace=False)
+    with cluster:
+        yield cluster
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: PostgresCluster) -> str:
+    """The URL of a fresh, empty database of the session's cluster (one per test)."""
+    return postgres_cluster.new_database()

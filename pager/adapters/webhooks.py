@@ -246,8 +246,8 @@ class WebhookServer:
             ok, reason = self._health()
         except Exception as exc:  # a broken probe is an unhealthy daemon, not a 500
             ok, reason = False, f"health check failed: {exc}"
-        if ok:
-            return web.Response(text="ok\n")
+        if ok:  # "ok", or "ok: ..." with what was checked (the database of a node)
+            return web.Response(text=f"{reason or 'ok'}\n")
         request[_OUTCOME] = "unhealthy"
         request[_DETAIL] = reason
         return web.Response(status=503, text=f"{reason}\n")

@@ -1,4 +1,4 @@
-"""``pager run -c DIR [--dry-run [--store URL]]``: the daemon."""
+"""``pager run -c DIR [--dry-run [--store URL]] [--node NAME]``: the daemon."""
 
 from __future__ import annotations
 
@@ -22,6 +22,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --dry-run: keep the dry run's tickets in this store (sqlite:PATH) "
         "instead of a temporary one; never the live daemon's",
     )
+    parser.add_argument(
+        "--node",
+        metavar="NAME",
+        default=None,
+        help="this node's name when several share a PostgreSQL store (default: host name);"
+        " it names the node in logs, metrics and outbox claims",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,4 +45,4 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(f"--store: {exc}") from None
     from pager.daemon.app import run_daemon
 
-    return run_daemon(args.config, dry_run=args.dry_run, store=store)
+    return run_daemon(args.config, dry_run=args.dry_run, store=store, node=args.node)

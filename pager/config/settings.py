@@ -57,15 +57,18 @@ _STATUS_AUTH = _Secret("status_auth", "status_auth_file", "PAGER_STATUS_AUTH")
 
 def parse_store(text: str, directory: Path) -> str:
     """``sqlite:///ABS/PATH`` or ``sqlite:REL/PATH`` (relative to ``directory``) ->
-    ``sqlite:/abs/path``; ``sqlite::memory:`` stays as is. Raises ``ValueError``; the
+    ``sqlite:/abs/path``; ``sqlite::memory:`` stays as is; ``postgresql://...`` (or
+    ``postgres://``) stays as written. Raises ``ValueError``; the
     message names only the scheme, never the rest (a URL may carry a password)."""
     scheme, colon, rest = text.strip().partition(":")
     if not colon:
         raise ValueError("store must look like sqlite:///ABS/PATH or sqlite:REL/PATH")
+    if scheme.lower() in ("postgresql", "postgres"):
+        return _postgres_url(text.strip())
     if scheme.lower() != "sqlite":
         raise ValueError(
             f"store scheme not supported by this build: '{scheme}' "
-            "(use sqlite:///ABS/PATH or sqlite:REL/PATH)"
+            "(use sqlite:///ABS/PATH, sqlite:REL/PATH or postgresql://HOST/DB)"
         )
     if rest == ":memory:":
         return "sqlite::memory:"
@@ -80,6 +83,22 @@ def parse_store(text: str, directory: Path) -> str:
     else:
         raise ValueError("store: sqlite: needs a path, e.g. sqlite:var/pager.db")
     return "sqlite:" + os.path.normpath(path.absolute())
+
+
+def _postgres_url(url: str) -> str:
+    """A libpq URL (several nodes share the database), kept as written; ValueError when
+    libpq cannot parse it (the message never repeats the URL: it may carry a password)."""
+    from psycopg import ProgrammingError, conninfo
+
+    try:
+        parts = conninfo.conninfo_to_dict(url)
+    except ProgrammingError:
+        raise ValueError(
+            "store: not a valid PostgreSQL URL (postgresql://USER@HOST[:PORT][,HOST2...]/DB)"
+        ) from None
+    if not parts.get("dbname"):
+        raise ValueError("store: a PostgreSQL URL needs a database name, e.g. .../pager")
+    return url
 
 
 class SettingsParser:

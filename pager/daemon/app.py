@@ -39,6 +39,9 @@ from pager.daemon.outbox.relay import Relay, Senders
 from pager.daemon.service import CommitInfo, Service
 from pager.daemon.shift_notices import ShiftNotices
 from pager.store.open import open_store
+from pager.store.postgres.connection import ELECT_INTERVAL, node_name
+from pager.store.postgres.listen import Listener
+from pager.store.postgres.store import PostgresStore
 from pager.store.types import StoreError
 from pager.web.site import StatusSite
 
@@ -50,11 +53,13 @@ EXTERNAL_POLL = 1.0
 BROKER_WAIT = 10.0
 
 
-def configure_logging(level: str | None = None) -> None:
-    """One line per event on stdout, for journald (which adds the time)."""
+def configure_logging(level: str | None = None, *, node: str | None = None) -> None:
+    """One line per event on stdout, for journald (which adds the time); with ``node``
+    (several nodes share a database) every line names the node."""
+    prefix = f"[{node}] " if node else ""
     logging.basicConfig(
         level=(level or os.environ.get("PAGER_LOG_LEVEL", "INFO")).upper(),
-        format="%(levelname)s %(name)s: %(message)s",
+        format=f"%(levelname)s {prefix}%(name)s: %(message)s",
         stream=sys.stdout,
         force=True,
     )
@@ -69,13 +74,20 @@ class Daemon:
         dry_run: bool = False,
         store: str | None = None,
         environ: Mapping[str, str] | None = None,
+        node: str | None = None,
     ) -> None:
         self.config_dir = Path(config_dir)
         self.dry_run = dry_run
+        #: This process's name among several nodes sharing a database (logs, metrics,
+        #: the claims it makes in the outbox).
+        self.node = node_name(node)
+        #: The PostgreSQL store when several nodes may share it (None: SQLite).
+        self.shared: PostgresStore | None = None
         # A dry run never opens the configured (live) store: --store, or a scratch one.
         self.scratch = ScratchStore(store) if dry_run else None
         self.environ = dict(os.environ if environ is None else environ)
         self.metrics = Metrics()
+        self.metrics.node_info.labels(self.node).set(1)
         #: The daemon's one clock, handed to every part that needs "now".
         self.clock: Clock = SystemClock()
         self.notifier = SystemdNotifier.from_environ(self.environ)
@@ -128,10 +140,16 @@ class Daemon:
         """Open the store and start the service on it; None after logging why not."""
         try:
             url = config.settings.store if self.scratch is None else self.scratch.open()
-            store = open_store(url, background=True)
+            store = open_store(url, background=True, node=self.node)
         except (StoreError, ValueError) as exc:
             log.error("store: %s", exc)
             return None
+        if isinstance(store, PostgresStore):
+            # Several nodes: every line names the node, and the database's clock decides.
+            self.shared = store
+            configure_logging(node=self.node)
+            self.clock = store.clock
+            log.info("node %s on database %s", self.node, store.connected_host)
         service = Service(store, Policy(config))
         await service.start()
         return service
@@ -178,7 +196,7 @@ class Daemon:
             signature=self._signature(config),
             metrics=self.metrics,
             public_url=settings.http.public_url,
-            health=lambda: self._health(bridge, service),
+            health=lambda: self._health(bridge, service, self.shared),
             clock=self.clock,
         )
         webhooks.mounts.append(StatusSite(service=service, clock=self.clock).mount)
@@ -228,6 +246,8 @@ class Daemon:
                 group.create_task(self._gauges(service), name="gauges"),
                 group.create_task(self.shift_notices.run(), name="shift-notices"),
             ]
+            if self.shared is not None:
+                tasks += self._node_tasks(group, self.shared, service, relay, timers)
             if await bridge.wait_connected(BROKER_WAIT):
                 log.info("connected to the broker %s", broker_url)
             else:
@@ -290,12 +310,58 @@ class Daemon:
             tokens = [unguessable_token()]
         return TwilioSignature(tokens, config.settings.http.public_url)
 
-    def _health(self, bridge: MqttBridge, service: Service) -> tuple[bool, str]:
+    def _health(
+        self, bridge: MqttBridge, service: Service, shared: PostgresStore | None = None
+    ) -> tuple[bool, str]:
         if not bridge.connected:
             return False, "not connected to the broker"
         if not service.store_ok:
             return False, f"store unavailable: {service.store_error}"
+        if shared is not None:  # the database is part of the answer
+            role = "sending" if shared.is_sender else "standby for sending"
+            return True, f"ok: node {self.node}, database {shared.connected_host}, {role}"
         return True, "ok"
+
+    # --- several nodes on PostgreSQL ----------------------------------------------------
+
+    def _node_tasks(
+        self,
+        group: asyncio.TaskGroup,
+        store: PostgresStore,
+        service: Service,
+        relay: Relay,
+        timers: DeadlineLoop,
+    ) -> list[asyncio.Task[None]]:
+        """The hints listener (other nodes' commits wake the relay and the deadline loop)
+        and the sending-role election."""
+        self.listener = Listener(
+            store.conninfo,
+            on_outbox=relay.wake,
+            on_deadline=timers.wake,
+            own_pid=lambda: store.backend_pid,
+        )
+        tasks = [group.create_task(self.listener.run(), name="pg-listen")]
+        if not self.dry_run:  # a dry run must never take the real sends of the others
+            tasks.append(
+                group.create_task(self._elect_sender(store, service, relay), name="pg-elect")
+            )
+        return tasks
+
+    async def _elect_sender(self, store: PostgresStore, service: Service, relay: Relay) -> None:
+        """Take the sending role when it is free; then settle the sends the previous
+        sender left ``sending`` (looked up at the provider, or queued again)."""
+        settled = 0  # the last term (see PostgresStore.term) whose orphans were settled
+        while True:
+            try:
+                await service.db(lambda _e: store.elect())
+                term = store.term
+                if store.is_sender and term != settled:
+                    await relay.recover()
+                    settled = term
+                    relay.wake()
+            except Exception as exc:  # the store is away: try again
+                log.debug("sender election: %s", exc)
+            await asyncio.sleep(ELECT_INTERVAL)
 
     async def _on_message(self, topic: str, payload: bytes) -> None:
         await self.ingest.handle(topic, payload)
@@ -419,10 +485,12 @@ async def _run_with_handler(daemon: Daemon) -> int:
     return await daemon.run()
 
 
-def run_daemon(config_dir: str, *, dry_run: bool, store: str | None = None) -> int:
-    configure_logging()
+def run_daemon(
+    config_dir: str, *, dry_run: bool, store: str | None = None, node: str | None = None
+) -> int:
+    configure_logging(node=node)
     started = time.monotonic()
-    daemon = Daemon(config_dir, dry_run=dry_run, store=store)
+    daemon = Daemon(config_dir, dry_run=dry_run, store=store, node=node)
     code = asyncio.run(_run_with_handler(daemon))
     log.debug("ran for %.1fs", time.monotonic() - started)
     return code

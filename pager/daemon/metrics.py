@@ -74,6 +74,12 @@ class Metrics:
             "pager_broker_connected", "1 when connected to MQTT", registry=r
         )
         self.store_ok = Gauge("pager_store_ok", "1 when the store accepts writes", registry=r)
+        self.node_info = Gauge(
+            "pager_node_info",
+            "1, labelled with this node's name (pager run --node)",
+            ["node"],
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

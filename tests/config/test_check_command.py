@@ -29,7 +29,7 @@ def test_valid_config_exits_0_with_a_summary(
 def test_invalid_config_exits_1_listing_every_problem(
     cfg: ConfigDir, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cfg.write("pager.yaml", "store: postgresql://db/pager\nmqtt: {password: hunter2}\n")
+    cfg.write("pager.yaml", "store: mysql://db/pager\nmqtt: {password: hunter2}\n")
     cfg.write(
         "rotations/fts.yaml",
         "name: fts\nregions:\n  emea: {timezone: UTC, members: [ana, anna]}\n",
@@ -38,8 +38,8 @@ def test_invalid_config_exits_1_listing_every_problem(
     out, err = capsys.readouterr()
     assert out == ""
     assert err.splitlines() == [
-        "pager.yaml:1: store: store scheme not supported by this build: 'postgresql' "
-        "(use sqlite:///ABS/PATH or sqlite:REL/PATH)",
+        "pager.yaml:1: store: store scheme not supported by this build: 'mysql' "
+        "(use sqlite:///ABS/PATH, sqlite:REL/PATH or postgresql://HOST/DB)",
         "pager.yaml:2: mqtt.password: secrets are never accepted inline; "
         "use password_file or PAGER_MQTT_PASSWORD",
         "rotations/fts.yaml:3: regions.emea: handoff is required when a region has more "

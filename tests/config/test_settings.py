@@ -100,10 +100,12 @@ def test_pager_store_env_overrides(cfg: ConfigDir, tmp_path: Path) -> None:
     cfg.write("pager.yaml", "store: sqlite:var/pager.db\n")
     environ = {"PAGER_STORE": f"sqlite://{tmp_path}/other.db"}
     assert cfg.load(environ=environ).settings.store == f"sqlite:{tmp_path}/other.db"
-    bad = {"PAGER_STORE": "postgresql://pager:pw@db/pager"}
+    shared = {"PAGER_STORE": "postgresql://pager:pw@db1,db2/pager"}
+    assert cfg.load(environ=shared).settings.store == "postgresql://pager:pw@db1,db2/pager"
+    bad = {"PAGER_STORE": "mysql://pager:pw@db/pager"}
     assert cfg.issues(environ=bad) == [
-        "pager.yaml:1: store: store scheme not supported by this build: 'postgresql' "
-        "(use sqlite:///ABS/PATH or sqlite:REL/PATH) (from $PAGER_STORE)"
+        "pager.yaml:1: store: store scheme not supported by this build: 'mysql' "
+        "(use sqlite:///ABS/PATH, sqlite:REL/PATH or postgresql://HOST/DB) (from $PAGER_STORE)"
     ]
 
 
@@ -122,9 +124,13 @@ def test_default_store_is_normalised(cfg: ConfigDir) -> None:
         ("stor: x", "pager.yaml:1: stor: unknown key 'stor'; did you mean 'store'?"),
         ("- store", "pager.yaml:1: expected a mapping, got a list"),
         (
-            "store: postgresql://pager:hunter2@db/pager",
-            "pager.yaml:1: store: store scheme not supported by this build: 'postgresql' "
-            "(use sqlite:///ABS/PATH or sqlite:REL/PATH)",
+            "store: mysql://pager:hunter2@db/pager",
+            "pager.yaml:1: store: store scheme not supported by this build: 'mysql' "
+            "(use sqlite:///ABS/PATH, sqlite:REL/PATH or postgresql://HOST/DB)",
+        ),
+        (
+            "store: postgresql://pager:hunter2@db",
+            "pager.yaml:1: store: store: a PostgreSQL URL needs a database name, e.g. .../pager",
         ),
         (
             "store: sqlite://db/pager.db",

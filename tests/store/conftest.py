@@ -16,6 +16,8 @@ import pytest
 
 from pager.store.interface import Store
 from pager.store.open import open_store
+from pager.store.postgres.store import PostgresStore
+from testkit.postgres import PostgresCluster
 
 StoreFactory = Callable[[Path], Store]
 
@@ -24,9 +26,29 @@ def sqlite_factory(location: Path) -> Store:
     return open_store(f"sqlite:{location / 'pager.db'}")
 
 
-#: name -> factory. The next one (e.g. "postgresql") goes here.
+#: The session's own PostgreSQL cluster (tests/conftest.py), set by store_factory.
+_postgres: list[PostgresCluster] = []
+#: location -> the URL of the database made for it (a second client joins the first).
+_databases: dict[Path, str] = {}
+
+
+def postgresql_factory(location: Path) -> Store:
+    """A client of a fresh database of the session's cluster, as a sending node would
+    be: it takes the sending role when it is free (the first client of a database), so
+    that due outbox rows and interrupted sends are visible to it."""
+    if location not in _databases:
+        _databases[location] = _postgres[0].new_database()
+    store = open_store(_databases[location], node=f"contract-{len(_databases)}")
+    assert isinstance(store, PostgresStore)
+    with store.transaction():
+        store.elect()
+    return store
+
+
+#: name -> factory.
 FACTORIES: dict[str, StoreFactory] = {
     "sqlite": sqlite_factory,
+    "postgresql": postgresql_factory,
 }
 
 
@@ -35,6 +57,8 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ca
     """A function that opens a (further) client of one fresh database; every client it
     opened is closed after the test."""
     factory = FACTORIES[request.param]
+    if request.param == "postgresql" and not _postgres:
+        _postgres.append(request.getfixturevalue("postgres_cluster"))
     opened: list[Store] = []
 
     def open_client() -> Store:
