@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -33,6 +34,7 @@ from pager.daemon.outbox.delivery import (
     VoiceCaller,
     sms_digest,
 )
+from pager.daemon.outbox.lanes import Lane, Lanes
 from pager.daemon.outbox.limits import SlidingWindow, Spacing
 from pager.daemon.service import Service
 from pager.store.sqlite.store import InterruptedSms, OutboxRow, StoreError
@@ -43,10 +45,6 @@ T = TypeVar("T")
 MAX_ATTEMPTS = 6
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 300.0
-#: How many sends may be in flight at once.
-CONCURRENCY = 64
-#: Outbox rows one claim looks at.
-CLAIM_LIMIT = 200
 #: How long start-up may spend asking the provider about interrupted sends, in all.
 RECOVER_TIMEOUT = 10.0
 #: Provider lookups at once during start-up.
@@ -118,7 +116,8 @@ class Relay:
         self.call_limit = SlidingWindow(settings.limits.calls_per_person)
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
-        self._slots = asyncio.Semaphore(CONCURRENCY)
+        #: Sends in flight per channel group (pager.daemon.outbox.lanes).
+        self.lanes = Lanes(self.wake)
         self._stopping = False
         #: One line per provider request, except in a storm (see :mod:`pager.daemon.burstlog`).
         self.sent_log = BurstLog(log, "sends")
@@ -138,15 +137,22 @@ class Relay:
         """Until cancelled or :meth:`drain`: send what is due, sleep until the next row."""
         while not self._stopping:
             self._wake.clear()
+            limits = self.lanes.limits()
+            if not limits:  # every lane busy: a finishing send wakes the relay
+                await self._sleep(None)
+                continue
             try:
                 # Urgent: a page already decided goes out before more events are read.
-                sends, next_due, full = await self.service.db(self._claim, urgent=True)
+                sends, next_due, full = await self.service.db(
+                    functools.partial(self._claim, limits=limits), urgent=True
+                )
             except Exception as exc:
                 log.error("outbox claim failed: %s", exc)
                 await self._sleep(1.0)
                 continue
             for send in sends:
-                await self._slots.acquire()
+                # Claimed within the lane's free slots: starts now, waits for nothing.
+                self.lanes.start(send.channel)
                 task = asyncio.create_task(self._deliver(send))
                 self._inflight.add(task)
                 task.add_done_callback(self._inflight.discard)
@@ -218,12 +224,26 @@ class Relay:
 
     # --- claiming (store thread) ---------------------------------------------------------
 
-    def _claim(self, engine: Engine) -> tuple[list[Send], float | None, bool]:
-        """Sends for the due rows (marked ``sending``), when the next row is due, and
-        whether the claim was full (more rows may be due)."""
+    def _claim(
+        self, engine: Engine, limits: list[tuple[Lane, int]] | None = None
+    ) -> tuple[list[Send], float | None, bool]:
+        """Sends for the due rows of each lane in ``limits`` (marked ``sending``, urgent
+        lane first), when the next row of a lane not full is due, and whether a lane's
+        claim was full (more rows may be due). ``limits``: :meth:`Lanes.limits` of now."""
+        if limits is None:
+            limits = self.lanes.limits()
         store = engine.store
         now = self.clock()
-        rows = store.pending_messages(datetime.fromtimestamp(now, UTC), CLAIM_LIMIT)
+        rows: list[OutboxRow] = []
+        full = False
+        next_due: float | None = None
+        for lane, limit in limits:
+            due = store.pending_messages(
+                datetime.fromtimestamp(now, UTC), limit, lane.spec.channels
+            )
+            rows.extend(due)
+            if self.lanes.claimed(lane, len(due), limit):
+                full = True
         sends: list[Send] = []
         sms_by_person: dict[str, list[OutboxRow]] = {}
         calls: list[OutboxRow] = []
@@ -260,10 +280,15 @@ class Relay:
             self.call_rate.take(now)
             self.call_limit.take(row.person, now)
             sends.append(_send([row]))
+        # Urgent lane first (pages by phone start before the emails).
+        sends.sort(key=lambda s: self.lanes.lanes.index(self.lanes.of(s.channel)))
         store.mark_sending(
             [(s.ids, sms_digest(s.body) if s.channel == "sms" else None) for s in sends], now
         )
-        return sends, store.next_message_due(), len(rows) >= CLAIM_LIMIT
+        if not full:
+            dues = [store.next_message_due(lane.spec.channels) for lane, _ in limits]
+            next_due = min((d for d in dues if d is not None), default=None)
+        return sends, next_due, full
 
     # --- delivering (event loop) ---------------------------------------------------------
 
@@ -301,7 +326,7 @@ class Relay:
                 provider_id,
             )
         finally:
-            self._slots.release()
+            self.lanes.finish(send.channel)
 
     async def _record(self, fn: Callable[[Engine], T]) -> T:
         """Write a send's outcome, retrying while the store is unavailable.

@@ -385,17 +385,23 @@ class SqliteStore:
         )
         return cur.lastrowid if cur.rowcount else None
 
-    def pending_messages(self, now: datetime, limit: int = 200) -> list[OutboxRow]:
+    def pending_messages(
+        self, now: datetime, limit: int = 200, channels: Sequence[str] = ()
+    ) -> list[OutboxRow]:
+        """Due pending rows, oldest first; only those of ``channels`` unless empty."""
+        only, params = _channel_filter(channels)
         rows = self.db.execute(
             f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = 'pending' AND not_before <= ?"
-            " ORDER BY not_before, id LIMIT ?",
-            (ts(now), limit),
+            f"{only} ORDER BY not_before, id LIMIT ?",
+            (ts(now), *params, limit),
         ).fetchall()
         return [OutboxRow(*r) for r in rows]
 
-    def next_message_due(self) -> float | None:
+    def next_message_due(self, channels: Sequence[str] = ()) -> float | None:
+        """When the next pending row (of ``channels`` unless empty) is due."""
+        only, params = _channel_filter(channels)
         row = self.db.execute(
-            "SELECT MIN(not_before) FROM outbox WHERE state = 'pending'"
+            f"SELECT MIN(not_before) FROM outbox WHERE state = 'pending'{only}", params
         ).fetchone()
         return None if row[0] is None else float(row[0])
 
@@ -534,3 +540,10 @@ class SqliteStore:
             (ticket_id,),
         ).fetchall()
         return [AuditEntry(r[0], from_ts(r[1]), r[2], json.loads(r[3])) for r in rows]
+
+
+def _channel_filter(channels: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """An ``AND channel IN (...)`` clause and its parameters (nothing for no channels)."""
+    if not channels:
+        return "", ()
+    return f" AND channel IN ({','.join('?' * len(channels))})", tuple(channels)

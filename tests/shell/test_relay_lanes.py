@@ -1,0 +1,85 @@
+"""Lanes: an SMS page never waits behind email, even when the SMTP relay hangs.
+
+Real store, real Relay, pager's TwilioSender talking to the fake Twilio server and
+SmtpMailer talking to the aiosmtpd harness, which is stalled (it accepts connections and
+commands but holds every DATA) with a backlog of emails queued before the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+from pager.adapters.smtp import SmtpMailer
+from pager.adapters.twilio import TwilioSender
+from pager.daemon.metrics import Metrics
+from pager.daemon.outbox.lanes import MAIL
+from pager.daemon.outbox.relay import Relay, Senders
+from pager.daemon.service import Service
+from testkit.fake_twilio import FakeTwilio
+from testkit.smtp_server import SmtpServer
+from tests.shell.test_relay_timers import P, opened, settings
+
+#: The policy of this module's ``service`` fixture (tests/shell/conftest.py).
+POLICY = P
+#: How late the page may reach Twilio: generous for a shared CI machine, far below the
+#: SMTP timeout (5 s) that an SMS stuck behind the emails would wait out.
+BOUND = 1.0
+
+
+async def test_an_sms_page_goes_out_while_smtp_hangs_with_an_email_backlog(
+    service: Service,
+    twilio_sender: TwilioSender,
+    fake_twilio: FakeTwilio,
+    smtp_server: SmtpServer,
+) -> None:
+    mailer = SmtpMailer(
+        host=smtp_server.host, port=smtp_server.port, from_address="p@example.com", timeout=5.0
+    )
+    relay = Relay(service, Senders(twilio_sender, twilio_sender, mailer), settings(), Metrics())
+    smtp_server.stall()
+    now = datetime.now(UTC)
+    # A wave of tickets: each pages the engineer by SMS and by email (and informs by email).
+    for i in range(60):
+        await service.ingest(opened(f"W-{i}", now), now, "")
+    backlog = await service.db(
+        lambda e: e.store.db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE channel = 'email'"
+        ).fetchone()[0]
+    )
+    assert backlog > 2 * MAIL.concurrency  # more emails than the lane can hold in flight
+    task = asyncio.create_task(relay.run())
+    try:
+        await fake_twilio.wait_for(1, kind="sms", timeout=5)  # the wave's (bundled) SMS
+        # Wait until the email lane is full of hung sends.
+        deadline = time.monotonic() + 5
+        while relay.lanes.of("email").inflight < MAIL.concurrency:
+            assert time.monotonic() < deadline, relay.lanes.lanes
+            await asyncio.sleep(0.01)
+        assert smtp_server.messages == []
+
+        # The page of a new ticket.
+        later = datetime.now(UTC)
+        started = time.monotonic()
+        await service.ingest(opened("URGENT-1", later), later, "")
+        relay.wake()
+        while not any("URGENT-1" in (r.body or "") for r in fake_twilio.messages):
+            assert time.monotonic() - started < BOUND, "the SMS waited behind the emails"
+            await asyncio.sleep(0.005)
+        elapsed = time.monotonic() - started
+        print(f"SMS at Twilio {elapsed * 1000:.1f} ms after the event, SMTP hung")
+        assert smtp_server.messages == []  # the relay is still hung: nothing overtook it
+        pending = await service.db(
+            lambda e: e.store.db.execute(
+                "SELECT COUNT(*) FROM outbox WHERE channel = 'email' AND state = 'pending'"
+            ).fetchone()[0]
+        )
+        # The backlog beyond the lane's slots stays pending in the store (not claimed).
+        assert pending >= backlog - MAIL.concurrency
+    finally:
+        smtp_server.resume()
+        await relay.drain(grace=5)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await mailer.close()
