@@ -10,13 +10,14 @@ again over a fresh connection, so a drop never loses a message.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import logging
 import ssl
 import time
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.header import Header
 from email.utils import format_datetime, make_msgid
 
 import aiosmtplib
@@ -26,7 +27,7 @@ from pager.daemon.outbox.delivery import PermanentFailure, TemporaryFailure
 log = logging.getLogger(__name__)
 
 #: Sessions open at once (each sends one message at a time: SMTP is sequential).
-POOL_SIZE = 4
+POOL_SIZE = 8
 #: A session idle longer than this is closed rather than reused: relays drop idle
 #: clients after a few minutes (RFC 5321 suggests 5), and a stale session costs a retry.
 MAX_IDLE = 60.0
@@ -91,32 +92,49 @@ class SmtpMailer:
 
     def build_message(
         self, to: str, subject: str, body: str, message_key: str = ""
-    ) -> EmailMessage:
-        """The plain-text UTF-8 message as it will be sent (Message-ID and Date set).
+    ) -> tuple[bytes, str]:
+        """The plain-text UTF-8 message as it will be sent, and its Message-ID.
 
         With a ``message_key`` the Message-ID is derived from it (the same for a resend of
-        the same notification); without, it is random.
+        the same notification); without, it is random. Formatted directly rather than
+        through :class:`email.message.EmailMessage`, whose header machinery cost ~0.8 ms
+        per message (more than the rest of a send) at the email rate of an incident wave:
+        ASCII text goes as 7bit, anything else as base64; a non-ASCII subject as an
+        RFC 2047 encoded word.
         """
-        message = EmailMessage()
-        message["From"] = self._from
-        message["To"] = to
-        # A header must be one line; a newline in a summary must not inject headers.
-        message["Subject"] = " ".join(subject.split())
-        message["Date"] = format_datetime(datetime.now(UTC))
         if message_key:
             digest = hashlib.sha256(message_key.encode()).hexdigest()[:32]
-            message["Message-ID"] = f"<pager.{digest}@{self._msgid_domain}>"
+            message_id = f"<pager.{digest}@{self._msgid_domain}>"
         else:
-            message["Message-ID"] = make_msgid(domain=self._msgid_domain)
-        message.set_content(body, charset="utf-8")
-        return message
+            message_id = make_msgid(domain=self._msgid_domain)
+        # A header must be one line; a newline in a summary must not inject headers.
+        subject = " ".join(subject.split())
+        if not subject.isascii():
+            subject = Header(subject, "utf-8").encode(linesep="\r\n")
+        lines = body.splitlines()
+        if body.isascii() and all(len(line) <= 998 for line in lines):
+            encoding, payload = "7bit", ("\r\n".join(lines) + "\r\n").encode("ascii")
+        else:  # line ends inside base64 as the email package writes them ("\n")
+            text = "\n".join(lines) + "\n"
+            encoding = "base64"
+            payload = base64.encodebytes(text.encode()).replace(b"\n", b"\r\n")
+        head = (
+            f"From: {_one_line(self._from)}\r\n"
+            f"To: {_one_line(to)}\r\n"
+            f"Subject: {subject}\r\n"
+            f"Date: {format_datetime(datetime.now(UTC))}\r\n"
+            f"Message-ID: {message_id}\r\n"
+            "MIME-Version: 1.0\r\n"
+            'Content-Type: text/plain; charset="utf-8"\r\n'
+            f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
+        )
+        return head.encode("ascii") + payload, message_id
 
     async def send_email(self, to: str, subject: str, body: str, message_key: str = "") -> str:
-        message = self.build_message(to, subject, body, message_key)
-        message_id = str(message["Message-ID"])
+        message, message_id = self.build_message(to, subject, body, message_key)
         try:
             async with asyncio.timeout(self._timeout), self._slots:
-                await self._send(message)
+                await self._send(to, message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise _by_code(
                 min((r.code for r in exc.recipients), default=550),
@@ -132,13 +150,13 @@ class SmtpMailer:
         log.debug("smtp to %s accepted as %s", to, message_id)
         return message_id
 
-    async def _send(self, message: EmailMessage) -> None:
+    async def _send(self, to: str, message: bytes) -> None:
         """Send over an idle session, or a fresh one; a reused session that turns out
         dropped is replaced once (the message goes over the new connection)."""
         session = self._take_idle()
         if session is not None:
             try:
-                await session.client.send_message(message)
+                await session.client.sendmail(self._from, [to], message)
             except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
                 log.debug("smtp session dropped by the relay; reconnecting")
                 _discard(session)
@@ -150,7 +168,7 @@ class SmtpMailer:
                 return
         session = await self._connect()
         try:
-            await session.client.send_message(message)
+            await session.client.sendmail(self._from, [to], message)
         except BaseException as exc:
             self._after_error(session, exc)
             raise
@@ -208,6 +226,10 @@ class SmtpMailer:
                 async with asyncio.timeout(1.0):
                     await session.client.quit()
             _discard(session)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _discard(session: _Session) -> None:

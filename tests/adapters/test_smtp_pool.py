@@ -101,3 +101,17 @@ async def test_close_quits_the_idle_sessions(smtp_server: SmtpServer) -> None:
     await m.send_email("a@example.com", "s", "after close")  # a new session, not an error
     assert len(await smtp_server.wait_for(5)) == 5
     await m.close()
+
+
+async def test_non_ascii_subject_and_long_lines_arrive_as_written(smtp_server: SmtpServer) -> None:
+    m = mailer(smtp_server, timeout=5.0)
+    subject = "[SEV1] T-7 Société Générale: paiement refusé — " + "é" * 120
+    body = "ligne courte\n" + "x" * 1500 + "\nfin ünïcode\n"
+    await m.send_email("a@example.com", subject, body)
+    [mail] = await smtp_server.wait_for(1)
+    assert mail.subject == subject
+    assert mail.text == body
+    ascii_body = "plain\n" + "y" * 1200 + "\n"  # a line over SMTP's 998: not sent as 7bit
+    await m.send_email("a@example.com", "s", ascii_body)
+    assert (await smtp_server.wait_for(2))[1].text == ascii_body
+    await m.close()
