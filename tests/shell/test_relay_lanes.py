@@ -8,6 +8,7 @@ commands but holds every DATA) with a backlog of emails queued before the page.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import UTC, datetime
 
@@ -17,7 +18,7 @@ from pager.daemon.metrics import Metrics
 from pager.daemon.outbox.lanes import MAIL
 from pager.daemon.outbox.relay import Relay, Senders
 from pager.daemon.service import Service
-from testkit.fake_twilio import FakeTwilio
+from testkit.fake_twilio import FakeTwilio, Fault
 from testkit.smtp_server import SmtpServer
 from tests.shell.test_relay_timers import P, opened, settings
 
@@ -79,6 +80,41 @@ async def test_an_sms_page_goes_out_while_smtp_hangs_with_an_email_backlog(
         assert pending >= backlog - MAIL.concurrency
     finally:
         smtp_server.resume()
+        await relay.drain(grace=5)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await mailer.close()
+
+
+async def test_emails_go_out_while_twilio_hangs(
+    service: Service,
+    twilio_sender: TwilioSender,
+    fake_twilio: FakeTwilio,
+    smtp_server: SmtpServer,
+) -> None:
+    mailer = SmtpMailer(
+        host=smtp_server.host, port=smtp_server.port, from_address="p@example.com", timeout=5.0
+    )
+    relay = Relay(service, Senders(twilio_sender, twilio_sender, mailer), settings(), Metrics())
+    # Every Twilio request is held longer than the test waits for the emails (the
+    # sender's own timeout is 2 s: the SMS are retried later, not lost).
+    fake_twilio.add_number_rule(re.compile(r"\+[0-9]+"), Fault(delay=4.0))
+    now = datetime.now(UTC)
+    for i in range(30):
+        await service.ingest(opened(f"H-{i}", now), now, "")
+    emails = await service.db(
+        lambda e: e.store.db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE channel = 'email'"
+        ).fetchone()[0]
+    )
+    task = asyncio.create_task(relay.run())
+    try:
+        started = time.monotonic()
+        # Well inside Twilio's 4 s hold: no email waited for an SMS.
+        await smtp_server.wait_for(emails, timeout=BOUND * 2)
+        print(f"{emails} emails in {time.monotonic() - started:.2f}s while Twilio hangs")
+    finally:
+        fake_twilio.clear_faults()
         await relay.drain(grace=5)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -62,22 +62,36 @@ class Lanes:
         self._wake = wake
         self.lanes = tuple(Lane(spec) for spec in specs)
         self._by_channel = {ch: lane for lane in self.lanes for ch in lane.spec.channels}
+        #: The last :meth:`limits` held a lane with free slots back behind the urgent
+        #: lane: claim again right after this claim (the urgent lane may have caught up).
+        self.held = False
 
     def of(self, channel: str) -> Lane:
         """The lane of ``channel`` (an unknown channel goes with email: never urgent)."""
         return self._by_channel.get(channel) or self.lanes[-1]
 
     def limits(self) -> list[tuple[Lane, int]]:
-        """For each lane with a free slot, in order (urgent first): how many rows to claim.
+        """For each lane to claim now, in order (urgent first): how many rows.
 
-        A lane without a free slot is skipped and marked as having a backlog, so that
-        :meth:`finish` wakes the relay for it.
+        A lane is claimed when it has a free slot and no lane before it is draining a
+        backlog (due rows and free slots to send them): while pages pour out of the
+        urgent lane (a burst), emails wait and leave the event loop to the pages and to
+        the events behind them. Once the urgent lane has caught up (its last claim took
+        everything due) emails go again; in a steady wave both lanes are claimed in the
+        same store job. An urgent lane with every slot taken holds nothing back: a hung
+        Twilio must not stop the email that is the page's other channel. A lane skipped
+        is marked as having a backlog, so that a finishing send or the next claim round
+        reaches it.
         """
         wanted = []
+        ahead_draining = False
+        self.held = False
         for lane in self.lanes:
-            if lane.free > 0:
+            if lane.free > 0 and not ahead_draining:
                 wanted.append((lane, min(CLAIM_LIMIT, lane.free)))
+                ahead_draining = lane.backlog
             else:
+                self.held = self.held or lane.free > 0
                 lane.backlog = True
         return wanted
 

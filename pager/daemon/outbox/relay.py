@@ -244,6 +244,7 @@ class Relay:
             rows.extend(due)
             if self.lanes.claimed(lane, len(due), limit):
                 full = True
+        full = full or self.lanes.held
         sends: list[Send] = []
         sms_by_person: dict[str, list[OutboxRow]] = {}
         calls: list[OutboxRow] = []
