@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pager.daemon.outbox.lanes import CLAIM_LIMIT, MAIL, URGENT, Lanes
+from pager.daemon.outbox.lanes import CLAIM_LIMIT, MAIL, MAX_HOLD, URGENT, Claim, Lanes
 
 
 def make() -> tuple[Lanes, list[int]]:
@@ -12,9 +12,10 @@ def make() -> tuple[Lanes, list[int]]:
 
 def test_both_lanes_claim_their_free_slots_urgent_first() -> None:
     lanes, _ = make()
-    assert [(lane.spec, n) for lane, n in lanes.limits()] == [
-        (URGENT, min(CLAIM_LIMIT, URGENT.concurrency)),
-        (MAIL, min(CLAIM_LIMIT, MAIL.concurrency)),
+    urgent, mail = lanes.lanes
+    assert lanes.limits() == [
+        Claim(urgent, min(CLAIM_LIMIT, URGENT.concurrency)),
+        Claim(mail, min(CLAIM_LIMIT, MAIL.concurrency)),
     ]
     assert lanes.of("sms") is lanes.of("voice") is lanes.lanes[0]
     assert lanes.of("email") is lanes.lanes[1]
@@ -24,7 +25,7 @@ def test_a_claim_never_exceeds_the_free_slots() -> None:
     lanes, _ = make()
     for _ in range(10):
         lanes.start("email")
-    limits = dict((lane.spec.name, n) for lane, n in lanes.limits())
+    limits = {c.lane.spec.name: c.limit for c in lanes.limits()}
     assert limits["email"] == MAIL.concurrency - 10
 
 
@@ -34,12 +35,19 @@ def test_emails_wait_while_the_urgent_lane_drains_a_backlog() -> None:
     assert lanes.claimed(urgent, URGENT.concurrency, URGENT.concurrency)  # full: more due
     for _ in range(10):
         lanes.start("sms")
-    assert [lane for lane, _ in lanes.limits()] == [urgent]
-    assert lanes.held and mail.backlog
-    # The urgent lane caught up: emails are claimed again.
+    assert [(c.lane, c.lag) for c in lanes.limits()] == [(urgent, 0.0), (mail, MAX_HOLD)]
+    # The urgent lane caught up: emails are claimed as soon as due again.
     lanes.claimed(urgent, 3, URGENT.concurrency)
-    assert [lane for lane, _ in lanes.limits()] == [urgent, mail]
-    assert not lanes.held
+    assert [(c.lane, c.lag) for c in lanes.limits()] == [(urgent, 0.0), (mail, 0.0)]
+
+
+def test_emails_wait_while_events_are_queued_for_the_store() -> None:
+    lanes, _ = make()
+    urgent, mail = lanes.lanes
+    assert [(c.lane, c.lag) for c in lanes.limits(behind=True)] == [
+        (urgent, 0.0),  # pages never wait
+        (mail, MAX_HOLD),
+    ]
 
 
 def test_a_saturated_urgent_lane_holds_no_email_back() -> None:
@@ -49,8 +57,8 @@ def test_a_saturated_urgent_lane_holds_no_email_back() -> None:
     lanes.claimed(urgent, URGENT.concurrency, URGENT.concurrency)
     for _ in range(URGENT.concurrency):
         lanes.start("sms")
-    assert [lane for lane, _ in lanes.limits()] == [mail]
-    assert urgent.backlog and not lanes.held
+    assert lanes.limits() == [Claim(mail, MAIL.concurrency)]
+    assert urgent.backlog
 
 
 def test_a_busy_lane_with_a_backlog_wakes_the_relay_once_half_free() -> None:

@@ -19,6 +19,14 @@ from dataclasses import dataclass
 
 #: Outbox rows one claim of one lane looks at, at most.
 CLAIM_LIMIT = 200
+#: How long an email may be held back while pages and events go first (see
+#: :meth:`Lanes.limits`).
+MAX_HOLD = 5.0
+#: While a lane is held back the relay claims again this often (the hold may be over).
+HOLD_POLL = 0.1
+#: Events queued for the store from which the daemon counts as behind (a burst): about
+#: a quarter of a second of work at the rate it commits.
+BEHIND_EVENTS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +62,15 @@ class Lane:
         return f"Lane({self.spec.name}, inflight={self.inflight}, backlog={self.backlog})"
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Claim up to ``limit`` rows of ``lane`` that were due ``lag`` seconds ago or earlier."""
+
+    lane: Lane
+    limit: int
+    lag: float = 0.0
+
+
 class Lanes:
     """The relay's lanes; ``wake`` is called when a lane with a backlog frees up enough
     slots to be worth a claim (half of them: one claim per few sends, not per send)."""
@@ -62,37 +79,32 @@ class Lanes:
         self._wake = wake
         self.lanes = tuple(Lane(spec) for spec in specs)
         self._by_channel = {ch: lane for lane in self.lanes for ch in lane.spec.channels}
-        #: The last :meth:`limits` held a lane with free slots back behind the urgent
-        #: lane: claim again right after this claim (the urgent lane may have caught up).
-        self.held = False
 
     def of(self, channel: str) -> Lane:
         """The lane of ``channel`` (an unknown channel goes with email: never urgent)."""
         return self._by_channel.get(channel) or self.lanes[-1]
 
-    def limits(self) -> list[tuple[Lane, int]]:
-        """For each lane to claim now, in order (urgent first): how many rows.
+    def limits(self, behind: bool = False) -> list[Claim]:
+        """For each lane with a free slot, in order (urgent first): what to claim now.
 
-        A lane is claimed when it has a free slot and no lane before it is draining a
-        backlog (due rows and free slots to send them): while pages pour out of the
-        urgent lane (a burst), emails wait and leave the event loop to the pages and to
-        the events behind them. Once the urgent lane has caught up (its last claim took
-        everything due) emails go again; in a steady wave both lanes are claimed in the
-        same store job. An urgent lane with every slot taken holds nothing back: a hung
-        Twilio must not stop the email that is the page's other channel. A lane skipped
-        is marked as having a backlog, so that a finishing send or the next claim round
-        reaches it.
+        The lanes after the first take only rows due :data:`MAX_HOLD` seconds ago or
+        earlier while the daemon is ``behind`` (events queued for the store: a burst) or
+        the urgent lane is draining a backlog (due pages and free slots to send them):
+        the pages and the events that may page someone get the event loop first, and an
+        email waits at most that long for them. An urgent lane with every slot taken
+        holds nothing back: a hung Twilio must not stop the email that is the page's
+        other channel. A lane without a free slot is skipped and marked as having a
+        backlog, so that :meth:`finish` wakes the relay for it.
         """
-        wanted = []
-        ahead_draining = False
-        self.held = False
-        for lane in self.lanes:
-            if lane.free > 0 and not ahead_draining:
-                wanted.append((lane, min(CLAIM_LIMIT, lane.free)))
-                ahead_draining = lane.backlog
-            else:
-                self.held = self.held or lane.free > 0
+        wanted: list[Claim] = []
+        hold = behind
+        for index, lane in enumerate(self.lanes):
+            if lane.free <= 0:
                 lane.backlog = True
+                continue
+            lag = MAX_HOLD if index and hold else 0.0
+            wanted.append(Claim(lane, min(CLAIM_LIMIT, lane.free), lag))
+            hold = hold or lane.backlog
         return wanted
 
     def claimed(self, lane: Lane, rows: int, limit: int) -> bool:

@@ -34,7 +34,7 @@ from pager.daemon.outbox.delivery import (
     VoiceCaller,
     sms_digest,
 )
-from pager.daemon.outbox.lanes import Lane, Lanes
+from pager.daemon.outbox.lanes import BEHIND_EVENTS, HOLD_POLL, Claim, Lanes
 from pager.daemon.outbox.limits import SlidingWindow, Spacing
 from pager.daemon.service import Service
 from pager.store.sqlite.store import InterruptedSms, OutboxRow, StoreError
@@ -137,7 +137,7 @@ class Relay:
         """Until cancelled or :meth:`drain`: send what is due, sleep until the next row."""
         while not self._stopping:
             self._wake.clear()
-            limits = self.lanes.limits()
+            limits = self.lanes.limits(behind=self.service.queued >= BEHIND_EVENTS)
             if not limits:  # every lane busy: a finishing send wakes the relay
                 await self._sleep(None)
                 continue
@@ -225,7 +225,7 @@ class Relay:
     # --- claiming (store thread) ---------------------------------------------------------
 
     def _claim(
-        self, engine: Engine, limits: list[tuple[Lane, int]] | None = None
+        self, engine: Engine, limits: list[Claim] | None = None
     ) -> tuple[list[Send], float | None, bool]:
         """Sends for the due rows of each lane in ``limits`` (marked ``sending``, urgent
         lane first), when the next row of a lane not full is due, and whether a lane's
@@ -237,14 +237,13 @@ class Relay:
         rows: list[OutboxRow] = []
         full = False
         next_due: float | None = None
-        for lane, limit in limits:
+        for claim in limits:
             due = store.pending_messages(
-                datetime.fromtimestamp(now, UTC), limit, lane.spec.channels
+                datetime.fromtimestamp(now - claim.lag, UTC), claim.limit, claim.lane.spec.channels
             )
             rows.extend(due)
-            if self.lanes.claimed(lane, len(due), limit):
+            if self.lanes.claimed(claim.lane, len(due), claim.limit):
                 full = True
-        full = full or self.lanes.held
         sends: list[Send] = []
         sms_by_person: dict[str, list[OutboxRow]] = {}
         calls: list[OutboxRow] = []
@@ -287,7 +286,9 @@ class Relay:
             [(s.ids, sms_digest(s.body) if s.channel == "sms" else None) for s in sends], now
         )
         if not full:
-            dues = [store.next_message_due(lane.spec.channels) for lane, _ in limits]
+            dues = [store.next_message_due(c.lane.spec.channels) for c in limits if not c.lag]
+            if any(c.lag for c in limits):  # held back: claim again soon, the hold may end
+                dues.append(now + HOLD_POLL)
             next_due = min((d for d in dues if d is not None), default=None)
         return sends, next_due, full
 
