@@ -25,6 +25,7 @@ import itertools
 import json
 import random
 import re
+import subprocess
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -268,9 +269,15 @@ def write_report(
         }
         for i, (sent, reaped) in enumerate(rig.kills)
     ]
+    repo = Path(__file__).resolve().parents[2]
+    git = ["git", "-C", str(repo)]
+    commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run([*git, "status", "--porcelain", "pager"], capture_output=True, text=True)
     record = {
         "test": "tests/chaos/test_kill9.py::test_kill9_storm_long",
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "pager_commit": commit.stdout.strip() or None,
+        "pager_modified_since_commit": bool(dirty.stdout.strip()),
         "seed": seed,
         "storm": {
             "kills": storm.kills,
