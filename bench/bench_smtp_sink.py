@@ -46,7 +46,8 @@ async def serve(out: Path) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with StampingServer() as server:
+    server = StampingServer()
+    async with server:
         print(f"PORT {server.port}", flush=True)
         with out.open("a") as handle:
             while True:

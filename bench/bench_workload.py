@@ -13,6 +13,8 @@ with the SMS-only people where the figure compares them.
 * ``email_throughput``: 5,000 events for people with an email step only, published at
   once: emails/s at the SMTP server, and the SMTP connections they took.
 * ``throughput_default``: as ``throughput`` (closed loop, backlog <= 2,000), default rules.
+* ``alert_storm_default``: as ``alert_storm`` (10,000 pages for one person in 10 s,
+  default limits), the person with the default rules.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from bench.bench_common import (
 )
 from bench.bench_daemon import PEOPLE, WINDOW, _closed_loop_run, _latency_runs
 from bench.bench_memory import prefill
+from bench.bench_storm import DEFAULT_LIMITS, TICKETS, _storm
 
 #: Targets of issue 14 with the default rules.
 LATENCY_P99_MS_AT_500 = 30.0
@@ -316,9 +319,68 @@ def throughput_default(opts: Options) -> Outcome:
     )
 
 
+def alert_storm_default(opts: Options) -> Outcome:
+    work = fresh_dir(opts, "alert_storm_default")
+    tickets = opts.scale(TICKETS, 2_000)
+    with stack(work, people=1, settings=DEFAULT_LIMITS, rules="default") as parts:
+        parts.start_daemon()
+        run = asyncio.run(_storm(parts, rate=1000.0, seconds=tickets / 1000.0))
+        assert parts.smtp is not None
+        smtp = parts.smtp
+        # The emails of the storm: wait until none arrived for 3 s.
+        ok, _ = wait_until(lambda: _quiet(smtp), timeout=300, interval=0.5)
+        mails = smtp.requests()
+    return Outcome(
+        figures=[
+            info(
+                f"default rules: SMS that reached Twilio for {tickets:,} pages",
+                run["sms_before_ack"],
+                "SMS",
+            ),
+            info("default rules: emails that reached the SMTP server", len(mails), "emails"),
+            info(
+                f"default rules: {tickets:,} events published -> all committed",
+                run["ingest_s"],
+                "s",
+            ),
+            info("default rules: 'ack all' webhook answered after", run["ack_response_s"], "s"),
+            info(
+                "default rules: 'ack all' -> every escalation stopped", run["ack_to_stopped_s"], "s"
+            ),
+        ],
+        details={
+            "tickets": tickets,
+            "limits": DEFAULT_LIMITS,
+            "emails": len(mails),
+            "emails_settled": ok,
+            "smtp_connections": mails[-1].connections if mails else 0,
+            **run,
+        },
+        notes=[
+            f"as `alert_storm` (one person on call, {tickets:,} opened events at 1,000/s,"
+            " default limits), the person with the default rules: every page also emails,"
+            " and email has no per-person limit or bundling",
+        ],
+    )
+
+
+_last_count: dict[int, tuple[int, float]] = {}
+
+
+def _quiet(smtp: Any, seconds: float = 3.0) -> bool:
+    """True once ``smtp`` received nothing new for ``seconds`` (polled)."""
+    count, now = len(smtp.requests()), time.monotonic()
+    seen, since = _last_count.get(id(smtp), (-1, now))
+    if count != seen:
+        _last_count[id(smtp)] = (count, now)
+        return False
+    return now - since >= seconds
+
+
 SCENARIOS = {
     "latency_default": latency_default,
     "burst": burst,
     "email_throughput": email_throughput,
     "throughput_default": throughput_default,
+    "alert_storm_default": alert_storm_default,
 }

@@ -38,10 +38,15 @@ ORDER = (
     "simulate_10k",
     "memory_per_ticket",
     "latency",
+    "latency_default",
     "throughput",
+    "throughput_default",
+    "burst",
+    "email_throughput",
     "restart",
     "timers",
     "alert_storm",
+    "alert_storm_default",
 )
 
 
