@@ -7,6 +7,9 @@ Row states: ``pending`` -> ``sending`` -> ``sent`` | ``pending`` again with a la
 by a dead process are settled at start-up (:meth:`Relay.recover`): an SMS the provider
 lists as accepted is recorded as sent, everything else is re-queued (the one duplicate
 window of SPEC section 9).
+
+Claims and sends in flight are per lane (:mod:`pager.daemon.outbox.lanes`): SMS and
+voice never wait behind email.
 """
 
 from __future__ import annotations
