@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv mosquitto test lint typecheck pytest demo bench chaos clean
+.PHONY: venv mosquitto systemd-analyze test lint typecheck pytest demo bench chaos clean
 
 venv: $(STAMP)
 
@@ -19,6 +19,11 @@ mosquitto:
 	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto; }
 
+# `systemd-analyze verify` checks the unit file (tests/shell/test_systemd_unit.py).
+systemd-analyze:
+	@command -v systemd-analyze >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd; }
+
 lint: venv
 	$(BIN)/ruff check pager tests bench testkit scripts
 	$(BIN)/ruff format --check pager tests bench testkit scripts
@@ -26,7 +31,7 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-pytest: venv mosquitto
+pytest: venv mosquitto systemd-analyze
 	$(BIN)/pytest
 
 test: lint typecheck pytest

@@ -44,6 +44,7 @@ def prepare(broker_url: str, http_port: int) -> Path:
     write_settings(
         WORK, mqtt_url=broker_url, http_port=http_port, extra={"twilio": {"max_sms_per_second": 1}}
     )
+    (WORK / "twilio.secret").unlink()  # a dry run needs no secret: show it
     return WORK
 
 
@@ -61,7 +62,10 @@ def main() -> int:
     broker.start()
     say(f"== broker: mosquitto on {broker.url}")
     config_dir = prepare(broker.url, free_port())
-    daemon = DaemonProcess(config_dir, dry_run=True)
+    # A dry run keeps its tickets in a temporary store unless told otherwise: the demo
+    # names the config's own store so that `pager timeline` and `pager ack` see them.
+    store = f"sqlite:{config_dir / 'state' / 'pager.db'}"
+    daemon = DaemonProcess(config_dir, dry_run=True, extra_args=["--store", store])
     try:
         daemon.start()
         say(f"== daemon: pager run -c {config_dir} --dry-run  (ready)")

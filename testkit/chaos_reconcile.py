@@ -36,6 +36,11 @@ from testkit.fake_twilio import TwilioRequest
 #: The first line of a bundled SMS (relay.bundle_body / render.sms_bundle).
 _BUNDLE_HEADER = re.compile(r"^\d+ (pager messages|pages|alerts):$")
 _BUNDLE_FOOTER = re.compile(r"^Reply .*(ACK ALL|ack all)", re.IGNORECASE)
+#: A bundle line of render.sms_bundle: ``7) SEV1 T-1 Acme: down``, ``FYI SEV2 T-3``,
+#: ``Status due 03:00: T-4 Acme``, ``OVERDUE status: T-5``; its reply code and ticket
+#: identify the row (the rest is shortened to fit, differently per bundle).
+_LINE_CODE = re.compile(r"^(\d+)\) ")
+_LINE_TICKET = re.compile(r"(?:SEV\d+ |[Ss]tatus(?: due [0-9:]+Z?)?: )(\S+?)(?=:|\s|$)")
 _TOKEN = re.compile(r"/twilio/voice/answer/([A-Za-z0-9_-]+)")
 #: Audit actions that are notifications (they carry ``to`` and ``via``).
 #: Twilio refuses a longer SMS body (error 21617); FakeTwilio does not check it.
@@ -70,8 +75,8 @@ class Row:
     error: str | None
 
     def line(self) -> str:
-        """What a bundled SMS says for this row."""
-        return self.bundle_line if self.code else self.body
+        """The key of this row's line in a bundled SMS (see :func:`line_key`)."""
+        return f"{self.code or ''}|{self.ticket_id}"
 
     def __str__(self) -> str:
         return (
@@ -122,7 +127,7 @@ def received_items(
             if len(lines) > 1 and _BUNDLE_HEADER.match(lines[0]):
                 for line in lines[1:]:
                     if not _BUNDLE_FOOTER.match(line):
-                        items.append(Item("sms", to, line, request.at, bundled=True))
+                        items.append(Item("sms", to, line_key(line), request.at, bundled=True))
             else:
                 items.append(Item("sms", to, body, request.at))
         else:
@@ -135,6 +140,13 @@ def received_items(
         for rcpt in mail.rcpt_tos:
             items.append(Item("email", rcpt, subject, at))
     return items
+
+
+def line_key(line: str) -> str:
+    """``CODE|TICKET`` of a bundle line (the line itself when it names no ticket)."""
+    code = found.group(1) if (found := _LINE_CODE.match(line)) else ""
+    ticket = _LINE_TICKET.search(line)
+    return f"{code}|{ticket.group(1)}" if ticket else line
 
 
 def oversized_sms(requests: Iterable[TwilioRequest]) -> list[int]:
@@ -323,7 +335,7 @@ def attempts_by_row(
             lines = body.split("\n")
             if len(lines) > 1 and _BUNDLE_HEADER.match(lines[0]):
                 for line in lines[1:]:
-                    carried += by_line.get((to, line), [])
+                    carried += by_line.get((to, line_key(line)), [])
             else:
                 carried += by_body.get((to, body), [])
         else:

@@ -14,21 +14,22 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 PAGER = Path(sys.executable).parent / "pager"
 
 
 def copy_example(dest: Path) -> Path:
-    """Copy the repository's worked example (people, rotations, ladders) into ``dest``."""
+    """Copy the repository's worked example (people, holidays, rotations, ladders) into
+    ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "people.yaml", dest / "people.yaml")
-    for sub in ("rotations", "ladders"):
+    for sub in ("holidays", "rotations", "ladders"):
         if (dest / sub).exists():
             shutil.rmtree(dest / sub)
         shutil.copytree(REPO / sub, dest / sub)
@@ -76,10 +77,16 @@ class DaemonProcess:
     """``pager run -c DIR`` as a child; its output is collected line by line."""
 
     def __init__(
-        self, config_dir: Path, *, dry_run: bool = False, env: Mapping[str, str] | None = None
+        self,
+        config_dir: Path,
+        *,
+        dry_run: bool = False,
+        env: Mapping[str, str] | None = None,
+        extra_args: Sequence[str] = (),
     ) -> None:
         self.config_dir = config_dir
         self.dry_run = dry_run
+        self.extra_args = list(extra_args)
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
@@ -91,6 +98,7 @@ class DaemonProcess:
         args = [str(PAGER), "run", "-c", str(self.config_dir)]
         if self.dry_run:
             args.append("--dry-run")
+        args.extend(self.extra_args)
         self.lines_before_start = len(self.lines)
         self.proc = subprocess.Popen(
             args,

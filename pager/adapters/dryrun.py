@@ -7,14 +7,24 @@ indented by four spaces, e.g.::
     DRY-RUN voice to=+40700000001 url=https://pager.example.com/twilio/voice/...
     DRY-RUN email to=razvan@example.com subject='[SEV1] T-1 Acme: gateway down'
         Ticket T-1 ...
+
+A dry run never touches a live daemon's state (it may be started with the production
+config directory): it keeps its tickets in a :class:`ScratchStore` (``--store URL``
+chooses one instead), and its MQTT session is its own (see ``MqttBridge(dry_run=True)``).
+It needs no secret: without a Twilio auth token, webhook signatures are checked against an
+:func:`unguessable_token`, i.e. every webhook request is refused.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import secrets
+import shutil
 import sys
+import tempfile
 from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 
 log = logging.getLogger(__name__)
@@ -61,3 +71,33 @@ class DryRunSender:
             stream.flush()
         except (OSError, ValueError) as exc:  # closed stream, broken pipe
             log.debug("dry-run output lost: %s", exc)
+
+
+class ScratchStore:
+    """The store of a dry run: ``url`` when given, else a new temporary SQLite file.
+
+    :meth:`open` returns the store URL to use; :meth:`close` deletes the temporary
+    directory (a given ``url`` is left alone). Never the ``store:`` of the config.
+    """
+
+    def __init__(self, url: str | None = None) -> None:
+        self._url = url
+        self._directory: Path | None = None
+
+    def open(self) -> str:
+        if self._url is not None:
+            log.info("dry-run: store %s (--store)", self._url)
+            return self._url
+        self._directory = Path(tempfile.mkdtemp(prefix="pager-dry-run-"))
+        log.info("dry-run: temporary store in %s, deleted at exit", self._directory)
+        return f"sqlite:{self._directory / 'pager.db'}"
+
+    def close(self) -> None:
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+            self._directory = None
+
+
+def unguessable_token() -> str:
+    """A Twilio auth token nobody knows: signatures checked against it never match."""
+    return secrets.token_hex(32)

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import secrets
 import ssl
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -121,10 +122,20 @@ class MqttBridge:
         tls_context: ssl.SSLContext | None = None,
         reconnect_min: float = 0.5,
         reconnect_max: float = 30.0,
+        dry_run: bool = False,
     ) -> None:
         if not 0 < reconnect_min <= reconnect_max:
             raise ValueError("need 0 < reconnect_min <= reconnect_max")
         self.settings = settings
+        # A dry run must not take over the live daemon's session (same client id: the
+        # broker would disconnect the live daemon and hand its queued events over), nor
+        # leave a session behind, nor overwrite the live retained state or dead letters.
+        self.dry_run = dry_run
+        self.client_id = (
+            f"{settings.client_id}-dry-run-{secrets.token_hex(4)}"
+            if dry_run
+            else settings.client_id
+        )
         self.address = parse_broker_url(settings.url)
         self._on_message = on_message
         self._tls_context = tls_context
@@ -221,8 +232,8 @@ class MqttBridge:
         client = aiomqtt.Client(
             a.host,
             a.port,
-            identifier=self.settings.client_id,
-            clean_session=False,
+            identifier=self.client_id,
+            clean_session=self.dry_run,
             username=self.settings.username or a.username,
             password=self.settings.password or a.password,
             tls_context=self._tls_context if a.tls else None,
@@ -244,7 +255,12 @@ class MqttBridge:
             await self._flush_dead_letters(client)
             self._client = client
             self._connected.set()
-            log.info("mqtt: connected to %s as %r", a, self.settings.client_id)
+            log.info(
+                "mqtt: connected to %s as %r%s",
+                a,
+                self.client_id,
+                " (dry-run: clean session, publishes nothing)" if self.dry_run else "",
+            )
             # Messages are handled concurrently (so a burst shares store commits) but
             # acknowledged strictly in arrival order, each after its own commit. The
             # handlers enqueue their store jobs in arrival order, so one ticket's events
@@ -305,7 +321,10 @@ class MqttBridge:
 
         False (with a log line) when not connected or the publish failed; never raises. A
         dead letter that could not be sent is kept and sent after the next connection.
+        A dry run publishes nothing (a debug line) and returns True.
         """
+        if self.dry_run:
+            return self._dry_publish(topic)
         client = self._client
         if client is None:
             self._not_sent(_Pending(topic, payload, qos, retain), "not connected to the broker")
@@ -323,8 +342,11 @@ class MqttBridge:
         True when the client took it. aiomqtt's ``publish`` waits for the socket write
         even at QoS 0 (a future and a timeout task per message); the paho client it
         wraps queues the message and aiomqtt's writer flushes it, which is all QoS 0
-        promises. False (with a log line) when not connected; never raises.
+        promises. False (with a log line) when not connected; never raises. A dry run
+        publishes nothing.
         """
+        if self.dry_run:
+            return self._dry_publish(topic)
         client = self._client
         if client is None:
             self._not_sent(_Pending(topic, payload, 0, retain), "not connected to the broker")
@@ -337,6 +359,10 @@ class MqttBridge:
         if info.rc != 0:
             self._not_sent(_Pending(topic, payload, 0, retain), f"paho error code {info.rc}")
             return False
+        return True
+
+    def _dry_publish(self, topic: str) -> bool:
+        log.debug("mqtt: dry-run, not published to %s", topic)
         return True
 
     def _not_sent(self, item: _Pending, why: str) -> None:

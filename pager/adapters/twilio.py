@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -58,11 +58,11 @@ _last_response: contextvars.ContextVar[_LastResponse | None] = contextvars.Conte
 )
 
 
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None.
 
-    ``now`` is the POSIX time for an HTTP-date (default: the current time); a date in
-    the past gives 0. Unparseable values give None.
+    ``now`` (UTC-aware) is compared with an HTTP-date (default: the current time); a date
+    in the past gives 0. Unparseable values give None.
     """
     if value is None:
         return None
@@ -75,8 +75,10 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
+    if when.tzinfo is None:  # "-0000": UTC with no source zone (RFC 5322)
+        when = when.replace(tzinfo=UTC)
+    current = datetime.now(UTC) if now is None else now
+    return max(0.0, (when - current).total_seconds())
 
 
 class _RebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]

@@ -37,7 +37,7 @@ from pager.daemon import replies_in as inbound
 from pager.daemon.engine import Engine
 from pager.daemon.metrics import Metrics
 from pager.daemon.service import Service
-from pager.store.sqlite.store import StoreError
+from pager.store.types import StoreError
 
 log = logging.getLogger("pager.webhooks")
 
@@ -192,7 +192,7 @@ class WebhookServer:
             person = inbound.person_by_phone(engine.policy.config, sender)
             if person is None:
                 return _SmsAnswer("unknown_sender", None, None)
-            if engine.store.message_seen(sid):
+            if engine.inbound_seen(sid):
                 return _SmsAnswer("duplicate", person, inbound.ALREADY_HANDLED)
             return _SmsAnswer("ok", person, inbound.handle_sms(engine, person, body, now))
 
@@ -230,7 +230,9 @@ class WebhookServer:
         token, now = request.match_info["token"], self._clock()
         status = form.get("CallStatus", "")[:32]
         found = await self._service.db(lambda e: inbound.voice_status(e, token, status, now))
-        request[_DETAIL] = f"call={found or 'unknown'} status={status or '?'}"
+        # ``found`` is "TICKET PERSON": the line names the ticket like every ticket line.
+        call = f"ticket={found}" if found else "call=unknown"
+        request[_DETAIL] = f"{call} status={status or '?'}"
         return web.Response(status=204)
 
     # --- operations -------------------------------------------------------------------

@@ -5,7 +5,9 @@ not: every problem goes to stderr, one per line (``file:line: path: message``), 
 count. A valid config gets a summary and, per rotation, the instants in
 ``[now, now + horizon)`` where it yields nobody, in UTC and in the local time of the
 rotation's first region. A ladder whose first rung pages a rotation with gaps gets a
-warning on stderr: a ticket opened in such a gap pages nobody at rung 1.
+warning on stderr: a ticket opened in such a gap pages nobody at rung 1. So does an
+override that has ended, or that never changes who is on call (see
+:mod:`pager.cli.check_overrides`); warnings never change the exit code.
 """
 
 from __future__ import annotations
@@ -15,11 +17,15 @@ import sys
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from pager.config.load import ConfigError, load_config, parse_duration
+from pager.cli.check_overrides import override_warnings
+from pager.cli.common import add_time_argument, load_or_report
+from pager.config.load import parse_duration
 from pager.core.model import Config, WallDuration
 from pager.core.rotation import RotationResolver
 
 DEFAULT_HORIZON = timedelta(days=30)
+#: Ten years: enough for any planning, and the calendar arithmetic stays in range.
+MAX_HORIZON = timedelta(days=3660)
 #: Gaps listed per rotation before the rest are only counted.
 MAX_GAPS_SHOWN = 20
 
@@ -40,16 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also fail when the Twilio/SMTP/MQTT secrets cannot be read (as `pager run` does)",
     )
     # For tests and reproducible output: the instant the horizon starts at.
-    parser.add_argument("--now", type=_instant, default=None, help=argparse.SUPPRESS)
+    add_time_argument(parser, "--now", dest="now", help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config, require_secrets=args.require_secrets)
-    except ConfigError as err:
-        for issue in err.issues:
-            print(issue, file=sys.stderr)
-        print(_plural(len(err.issues), "problem"), file=sys.stderr)
+    config = load_or_report(args.config, require_secrets=args.require_secrets)
+    if config is None:
         return 1
     now: datetime = args.now or datetime.now(UTC)
     horizon: timedelta = args.horizon
@@ -71,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
                     "nobody at rung 1",
                     file=sys.stderr,
                 )
+    for warning in override_warnings(config, now):
+        print(warning, file=sys.stderr)
     return 0
 
 
@@ -135,14 +139,6 @@ def _horizon(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(str(err)) from None
     if not isinstance(duration, WallDuration) or duration.delta <= timedelta(0):
         raise argparse.ArgumentTypeError(f"horizon must be a wall duration like 30d, got {text!r}")
+    if duration.delta > MAX_HORIZON:
+        raise argparse.ArgumentTypeError(f"horizon {text!r} is longer than {MAX_HORIZON.days}d")
     return duration.delta
-
-
-def _instant(text: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an RFC 3339 time: {text!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)

@@ -1,8 +1,8 @@
 """``pager oncall -c DIR [--at TIME] [--rotation NAME] [--json]``: who is on call.
 
 Exit 0 with the answer; 1 when the config is invalid (every problem on stderr, one per
-line); 2 for an unknown rotation or a TIME that cannot be parsed. Also home of the time
-parsing and labels ``pager schedule`` shares.
+line); 2 for an unknown rotation or a TIME that cannot be parsed. Also home of the
+labels ``pager schedule`` shares.
 """
 
 from __future__ import annotations
@@ -14,27 +14,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import pendulum
-
-from pager.config.load import ConfigError, load_config
+from pager.cli.common import TIME_HELP, add_time_argument, load_or_report
 from pager.core.model import Config
 from pager.core.rotation import OnCall, RotationResolver
 
-TIME_HELP = (
-    "RFC 3339 (2026-11-23T07:00:00Z, 2026-11-23T09:00:00+02:00) or anything "
-    "pendulum.parse accepts (2026-11-23 07:00, 2026-W48-1, now); a time without an "
-    "offset is UTC"
-)
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--at",
-        type=parse_instant,
-        default=None,
-        metavar="TIME",
-        help=f"when (default now); {TIME_HELP}",
-    )
+    add_time_argument(parser, "--at", dest="at", help=f"when (default now); {TIME_HELP}")
     parser.add_argument(
         "--rotation", action="append", metavar="NAME", help="only this rotation (repeatable)"
     )
@@ -127,44 +113,6 @@ def table(rows: Sequence[Sequence[str]]) -> str:
 
 
 # --- shared with `pager schedule` --------------------------------------------------------
-
-
-def load_or_report(directory: str) -> Config | None:
-    """The config, or None after printing every problem to stderr."""
-    try:
-        return load_config(directory)
-    except ConfigError as err:
-        for issue in err.issues:
-            print(issue, file=sys.stderr)
-        return None
-
-
-def parse_instant(text: str) -> datetime:
-    """An aware UTC instant from RFC 3339 or whatever pendulum.parse accepts; naive = UTC.
-
-    Raises ``argparse.ArgumentTypeError`` (argparse then exits 2) for anything else.
-    """
-    try:
-        parsed = datetime.fromisoformat(text.strip().replace("z", "Z"))
-    except ValueError:
-        parsed = _parse_with_pendulum(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    utc = parsed.astimezone(UTC)
-    # Back to a plain datetime: pendulum's subclass stays out of the core.
-    return datetime(
-        utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, tzinfo=UTC
-    )
-
-
-def _parse_with_pendulum(text: str) -> datetime:
-    try:
-        parsed = pendulum.parse(text, tz="UTC")
-    except (ValueError, TypeError) as err:  # pendulum's ParserError is a ValueError
-        raise argparse.ArgumentTypeError(f"not a time: {text!r} ({err})") from None
-    if not isinstance(parsed, datetime):
-        raise argparse.ArgumentTypeError(f"not a date and time: {text!r}")
-    return parsed
 
 
 def format_utc(at: datetime) -> str:

@@ -17,14 +17,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pager.cli.oncall import (
-    TIME_HELP,
-    format_utc,
-    load_or_report,
-    parse_instant,
-    person_label,
-    table,
-)
+from pager.cli.common import TIME_HELP, CliError, add_time_argument, load_or_report
+from pager.cli.oncall import format_utc, person_label, table
 from pager.core.hours import zone
 from pager.core.model import Config
 from pager.core.rotation import RotationResolver, Shift
@@ -36,17 +30,8 @@ PRODID = "-//pager//on-call schedule//EN"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rotation", required=True, metavar="NAME", help="the rotation")
-    parser.add_argument(
-        "--from", dest="start", required=True, type=parse_instant, metavar="TIME", help=TIME_HELP
-    )
-    parser.add_argument(
-        "--to",
-        dest="end",
-        required=True,
-        type=parse_instant,
-        metavar="TIME",
-        help="end (exclusive)",
-    )
+    add_time_argument(parser, "--from", dest="start", required=True, help=f"start; {TIME_HELP}")
+    add_time_argument(parser, "--to", dest="end", required=True, help="end (exclusive)")
     parser.add_argument("--ical", action="store_true", help="write an iCalendar (RFC 5545) feed")
     parser.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
 
@@ -73,11 +58,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         data = schedule_text(resolver, config, args.rotation, shifts, start, end).encode()
     if args.output:
-        Path(args.output).write_bytes(data)
+        write_output(Path(args.output), data)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     return 0
+
+
+def write_output(path: Path, data: bytes) -> None:
+    """``data`` into ``path``; a CliError naming the file when that is impossible."""
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        hint = " (its directory does not exist)" if not path.parent.is_dir() else ""
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}{hint}") from None
 
 
 def overlapping_shifts(

@@ -6,20 +6,22 @@ import sys
 
 from pager.cli.common import load_or_report
 from pager.core.model import Config
-from pager.store.sqlite.store import SqliteStore, StoreError, path_from_url
+from pager.store.interface import Store
+from pager.store.open import open_store as open_url
+from pager.store.types import StoreError
 
 
-def open_store(directory: str) -> tuple[Config, SqliteStore] | None:
+def open_store(directory: str) -> tuple[Config, Store] | None:
     """The config and its store, or None after printing why not."""
     config = load_or_report(directory)
     if config is None:
         return None
-    path = path_from_url(config.settings.store)
-    if not path.exists():
-        print(f"no store at {path}: has `pager run` ever run with this config?", file=sys.stderr)
-        return None
     try:
-        return config, SqliteStore(path)
+        return config, open_url(config.settings.store, must_exist=True)
     except StoreError as exc:
+        message = str(exc)
+        print(message if message.startswith("no store") else f"store: {message}", file=sys.stderr)
+        return None
+    except ValueError as exc:
         print(f"store: {exc}", file=sys.stderr)
         return None

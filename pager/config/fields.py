@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import zoneinfo
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import TypeVar
@@ -24,6 +24,9 @@ from pager.core.model import BusinessDays, BusinessHours, Duration, WallDuration
 T = TypeVar("T")
 
 _IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+#: A holiday calendar's name as written in a date list: starts with a letter (a date does
+#: not), so ``2026-12-25`` is a date and ``ro``, ``vn-public`` are names.
+_CALENDAR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._-]*")
 
 
 def did_you_mean(word: str, choices: Collection[str]) -> str:
@@ -37,11 +40,74 @@ def _zone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+#: Legacy names that are not places, and the place zone a user most likely means.
+_LEGACY_ZONES = {
+    "EST": "America/New_York",
+    "EST5EDT": "America/New_York",
+    "CST6CDT": "America/Chicago",
+    "MST": "America/Denver (or America/Phoenix, which keeps no daylight saving)",
+    "MST7MDT": "America/Denver",
+    "PST8PDT": "America/Los_Angeles",
+    "HST": "Pacific/Honolulu",
+    "CET": "Europe/Paris",
+    "MET": "Europe/Paris",
+    "EET": "Europe/Bucharest",
+    "WET": "Europe/Lisbon",
+}
+#: The one spelling of UTC accepted, besides ``UTC`` itself.
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC"})
+_UTC_ALIASES = frozenset(
+    {"GMT", "GMT0", "GMT+0", "GMT-0", "Greenwich", "UCT", "Universal", "Zulu"}
+    | {f"Etc/{name}" for name in ("GMT", "GMT0", "GMT+0", "GMT-0", "Greenwich", "UCT")}
+    | {"Etc/Universal", "Etc/Zulu"}
+)
+_ETC_OFFSET = re.compile(r"Etc/GMT([+-])(\d{1,2})")
+
+
+def zone_problem(name: str) -> str | None:
+    """Why ``name`` is not an acceptable time zone, or None when it is.
+
+    Accepted: IANA names of places (``America/New_York``) and ``UTC``. Refused, with a
+    hint naming a place zone: unknown names, and the legacy names that are a fixed offset
+    or no place at all (``EST``, ``MST``, ``HST``, ``EST5EDT``, ``CET``, ``Etc/GMT+5``,
+    ``GMT``...): a shift kept in one of them starts an hour off for half the year.
+    """
+    if name in _UTC_NAMES:
+        return None
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return f"unknown time zone '{name}'{did_you_mean(name, _zone_names())}"
+    why = (
+        "it is a fixed offset that ignores daylight saving, so shifts would start an hour "
+        "off for half the year"
+    )
+    if name in _LEGACY_ZONES:
+        return (
+            f"time zone '{name}' is a legacy name, not a place: {why}; "
+            f"use the place's zone, e.g. {_LEGACY_ZONES[name]}, or UTC"
+        )
+    if name in _UTC_ALIASES:
+        return f"time zone '{name}' is a legacy alias: write UTC (or Europe/London for UK time)"
+    offset = _ETC_OFFSET.fullmatch(name)
+    if offset is not None:
+        sign = "-" if offset[1] == "+" else "+"  # POSIX: Etc/GMT+5 is five hours behind UTC
+        return (
+            f"time zone '{name}' (UTC{sign}{offset[2]}): {why}; use the place's zone, e.g. "
+            "America/New_York or Asia/Ho_Chi_Minh, or UTC"
+        )
+    return None
+
+
 class Fields:
     """Readers bound to one file's issue list."""
 
-    def __init__(self, issues: FileIssues) -> None:
+    def __init__(
+        self, issues: FileIssues, *, holidays: Mapping[str, frozenset[date]] | None = None
+    ) -> None:
         self.issues = issues
+        #: The named holiday calendars (``holidays/NAME.yaml``) a date list may refer to.
+        self.holidays: Mapping[str, frozenset[date]] = holidays or {}
 
     @property
     def file(self) -> str:
@@ -209,7 +275,9 @@ class Fields:
         return frozenset(days) if ok else None
 
     def dates(self, node: YNode, path: str) -> frozenset[date] | None:
-        """A list of dates (``2026-12-25``) or inclusive ranges (``2026-12-24..2026-12-26``)."""
+        """A list of dates (``2026-12-25``), inclusive ranges (``2026-12-24..2026-12-26``)
+        and names of holiday calendars (``ro``: every date of ``holidays/ro.yaml``), or one
+        of these alone. An unknown calendar name is reported, with the known ones."""
         items = self.items(node, path, single=True)
         if items is None:
             return None
@@ -217,12 +285,33 @@ class Fields:
         ok = True
         for i, item in enumerate(items):
             sub = path if isinstance(node, YScalar) else index(path, i)
-            parsed = self.parsed(item, sub, values.parse_dates, "a date like 2026-12-25")
+            name = item.text if isinstance(item, YScalar) and item.tag == "str" else ""
+            if _CALENDAR_NAME.fullmatch(name):
+                if name in self.holidays:
+                    found.update(self.holidays[name])
+                    continue
+                self.report(item, sub, self._unknown_calendar(name))
+                ok = False
+                continue
+            parsed = self.parsed(
+                item, sub, values.parse_dates, "a date like 2026-12-25 or a holiday calendar"
+            )
             if parsed is None:
                 ok = False
             else:
                 found.update(parsed)
         return frozenset(found) if ok else None
+
+    def _unknown_calendar(self, name: str) -> str:
+        if not self.holidays:
+            return (
+                f"unknown holiday calendar '{name}' (none defined: a holidays/{name}.yaml "
+                "listing its dates defines it)"
+            )
+        known = ", ".join(sorted(self.holidays))
+        return (
+            f"unknown holiday calendar '{name}' (known: {known}){did_you_mean(name, self.holidays)}"
+        )
 
     def date(self, node: YNode, path: str) -> date | None:
         return self.parsed(node, path, values.parse_date, "a date like 2026-11-02")
@@ -234,11 +323,9 @@ class Fields:
         name = self.text(node, path, "a time zone like Europe/Bucharest")
         if name is None:
             return None
-        try:
-            zoneinfo.ZoneInfo(name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-            hint = did_you_mean(name, _zone_names())
-            self.report(node, path, f"unknown time zone '{name}'{hint}")
+        problem = zone_problem(name)
+        if problem is not None:
+            self.report(node, path, problem)
             return None
         return name
 

@@ -1,21 +1,24 @@
 """Load and validate a config directory into an immutable :class:`~pager.core.model.Config`.
 
-``load_config`` reads ``pager.yaml``, ``people.yaml``, ``rotations/*.yaml`` and
-``ladders/*.yaml`` (``.yml`` too; names starting with ``.`` are ignored), reports every
-problem at once as ``file:line: path: message`` in a :class:`ConfigError`, and never lets
-another exception escape for bad input. The file formats are documented in
-``docs/configuration.md``; the parsing lives in :mod:`pager.config`.
+``load_config`` reads ``pager.yaml``, ``people.yaml``, ``holidays/*.yaml`` (named holiday
+calendars), ``rotations/*.yaml`` and ``ladders/*.yaml`` (``.yml`` too; names starting
+with ``.`` are ignored), reports every problem at once as ``file:line: path: message``
+in a :class:`ConfigError`, and never lets another exception escape for bad input. The
+file formats are documented in ``docs/configuration.md``; the parsing lives in
+:mod:`pager.config`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
 from pager.config import crossref
 from pager.config.fields import Fields
+from pager.config.holidays import calendar_name, parse_holidays
 from pager.config.issues import ConfigError, ConfigIssue, FileIssues, IssueLog
 from pager.config.ladders import LadderFile, parse_ladder
 from pager.config.people import PeopleFile, parse_people
@@ -29,6 +32,7 @@ __all__ = ["ConfigError", "ConfigIssue", "load_config", "parse_duration"]
 
 SETTINGS_FILE = "pager.yaml"
 PEOPLE_FILE = "people.yaml"
+HOLIDAYS_DIR = "holidays"
 ROTATIONS_DIR = "rotations"
 LADDERS_DIR = "ladders"
 _SUFFIXES = (".yaml", ".yml")
@@ -67,12 +71,15 @@ def load_config(
     else:
         people = PeopleFile(readable=False)
 
+    holidays = _holiday_calendars(base, log, order)
+
     rotation_files: list[RotationFile] = []
     for name in _listing(base, ROTATIONS_DIR, log, required=False) or ():
         order.append(name)
         root, ok = _read(base, name, log)
         if ok:
-            rotation_files.append(parse_rotation(root, Fields(FileIssues(name, log))))
+            fields = Fields(FileIssues(name, log), holidays=holidays)
+            rotation_files.append(parse_rotation(root, fields))
         else:
             rotation_files.append(RotationFile(name))  # unreadable: its name is unknown
 
@@ -82,7 +89,8 @@ def load_config(
         order.append(name)
         root, ok = _read(base, name, log)
         if ok:
-            ladder_files.append(parse_ladder(root, Fields(FileIssues(name, log))))
+            fields = Fields(FileIssues(name, log), holidays=holidays)
+            ladder_files.append(parse_ladder(root, fields))
         else:
             ladder_files.append(LadderFile(name, queues=[]))  # unreadable: not a default
     order.append(crossref.LADDERS_DIR)
@@ -116,6 +124,26 @@ def load_config(
         rotations=MappingProxyType(rotations),
         ladders=MappingProxyType(ladders),
     )
+
+
+def _holiday_calendars(base: Path, log: IssueLog, order: list[str]) -> dict[str, frozenset[date]]:
+    """The named holiday calendars of ``holidays/``. A file that cannot be used is reported
+    and still counts as defined (empty): references to it are not reported again."""
+    calendars: dict[str, frozenset[date]] = {}
+    seen: dict[str, str] = {}
+    for name in _listing(base, HOLIDAYS_DIR, log, required=False) or ():
+        order.append(name)
+        key = calendar_name(name)
+        if key in seen:
+            FileIssues(name, log).report(
+                0, "", f"holiday calendar '{key}' is also defined by {seen[key]}"
+            )
+            continue
+        seen[key] = name
+        root, ok = _read(base, name, log)
+        dates = parse_holidays(root, Fields(FileIssues(name, log))) if ok else None
+        calendars[key] = dates or frozenset()
+    return calendars
 
 
 def _internal(log: IssueLog, file: str) -> None:

@@ -18,11 +18,9 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from pager.adapters.dryrun import DryRunSender
+from pager.adapters.dryrun import DryRunSender, ScratchStore, unguessable_token
 from pager.adapters.mqtt import MqttBridge
 from pager.adapters.signature import TwilioSignature
 from pager.adapters.smtp import SmtpMailer
@@ -30,15 +28,17 @@ from pager.adapters.systemd import SystemdNotifier
 from pager.adapters.twilio import TwilioSender
 from pager.adapters.webhooks import WebhookServer
 from pager.config.load import ConfigError, load_config
-from pager.core.model import Config
+from pager.core.model import Config, HttpSettings
 from pager.core.policy import Policy
+from pager.daemon.clock import Clock, SystemClock
 from pager.daemon.deadlines import DeadlineLoop
-from pager.daemon.engine import Engine
 from pager.daemon.events_in import Ingest
+from pager.daemon.loop_errors import quiet_closed_socket_callbacks
 from pager.daemon.metrics import Metrics
 from pager.daemon.outbox.relay import Relay, Senders
 from pager.daemon.service import CommitInfo, Service
-from pager.store.sqlite.store import Checkpointer, SqliteStore, StoreError, path_from_url
+from pager.store.open import open_store
+from pager.store.types import StoreError
 
 log = logging.getLogger("pager")
 
@@ -65,12 +65,17 @@ class Daemon:
         config_dir: str | Path,
         *,
         dry_run: bool = False,
+        store: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self.config_dir = Path(config_dir)
         self.dry_run = dry_run
+        # A dry run never opens the configured (live) store: --store, or a scratch one.
+        self.scratch = ScratchStore(store) if dry_run else None
         self.environ = dict(os.environ if environ is None else environ)
         self.metrics = Metrics()
+        #: The daemon's one clock, handed to every part that needs "now".
+        self.clock: Clock = SystemClock()
         self.notifier = SystemdNotifier.from_environ(self.environ)
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
@@ -81,34 +86,77 @@ class Daemon:
 
     async def run(self) -> int:
         """The daemon's whole life; returns the exit code."""
+        config = self._load_reporting()
+        if config is None:
+            return 1
+        self.config = config
+        service = await self._open_service(config)
+        if service is None:
+            return 1
+        senders = self._senders(config)
+        relay, timers = self._delivery(service, senders, config)
+        if not await self._recover(relay):
+            await self._release(service, senders)
+            return 1
+        self._wire(config, service, relay, timers)
+        self._install_signals()
+        if not await self._listen(config.settings.http):
+            await self._release(service, senders)
+            return 1
         try:
-            config = self._load()
+            await self._serve(config.settings.mqtt.url)
+        finally:
+            await self.webhooks.stop()
+            await self._release(service, senders)
+        log.info("stopped")
+        return 0
+
+    # --- the steps of run ------------------------------------------------------------------
+
+    def _load_reporting(self) -> Config | None:
+        """The config, or None after logging every problem with it."""
+        try:
+            return self._load()
         except ConfigError as exc:
             for issue in exc.issues:
                 log.error("config: %s", issue)
-            return 1
-        self.config = config
-        settings = config.settings
+            return None
+
+    async def _open_service(self, config: Config) -> Service | None:
+        """Open the store and start the service on it; None after logging why not."""
         try:
-            store = SqliteStore(path_from_url(settings.store), checkpoint_in_background=True)
+            url = config.settings.store if self.scratch is None else self.scratch.open()
+            store = open_store(url, background=True)
         except (StoreError, ValueError) as exc:
             log.error("store: %s", exc)
-            return 1
-        checkpointer = Checkpointer(store.path)
-        checkpointer.start()
+            return None
         service = Service(store, Policy(config))
         await service.start()
-        senders = self._senders(config)
-        relay = Relay(service, senders, settings, self.metrics)
-        timers = DeadlineLoop(service, self.metrics)
+        return service
+
+    def _delivery(
+        self, service: Service, senders: Senders, config: Config
+    ) -> tuple[Relay, DeadlineLoop]:
+        """The outbox relay and the deadline loop (not running yet)."""
+        relay = Relay(service, senders, config.settings, self.metrics, clock=self.clock)
+        timers = DeadlineLoop(service, self.metrics, clock=self.clock)
+        return relay, timers
+
+    async def _recover(self, relay: Relay) -> bool:
+        """Settle the sends the last process left in flight: found at the provider, or
+        queued again. False (logged) when the store cannot be used."""
         try:
-            # Sends the last process left in flight: found at the provider, or queued again.
             await relay.recover()
         except StoreError as exc:
             log.error("store: %s", exc)
-            await self._release(service, checkpointer, senders)
-            return 1
-        bridge = MqttBridge(settings.mqtt, on_message=self._on_message)
+            return False
+        return True
+
+    def _wire(self, config: Config, service: Service, relay: Relay, timers: DeadlineLoop) -> None:
+        """Build the MQTT bridge, the event ingest and the webhooks, and connect commits
+        to what they wake."""
+        settings = config.settings
+        bridge = MqttBridge(settings.mqtt, on_message=self._on_message, dry_run=self.dry_run)
         self.ingest = Ingest(
             service=service,
             # Dead letters go at QoS 1. Ticket state (retained) goes at QoS 0 and
@@ -120,7 +168,7 @@ class Daemon:
             state_publish=lambda topic, payload: bridge.publish_nowait(topic, payload, retain=True),
             settings=settings.mqtt,
             metrics=self.metrics,
-            clock=lambda: datetime.now(UTC),
+            clock=self.clock,
             tier_known=lambda name: self.service.policy.config.tier(name) is not None,
         )
         webhooks = WebhookServer(
@@ -129,7 +177,7 @@ class Daemon:
             metrics=self.metrics,
             public_url=settings.http.public_url,
             health=lambda: self._health(bridge, service),
-            clock=lambda: datetime.now(UTC),
+            clock=self.clock,
         )
         self.service, self.relay, self.timers, self.bridge = service, relay, timers, bridge
         self.webhooks = webhooks
@@ -143,57 +191,55 @@ class Daemon:
                 self.ingest.publish_state(state)
 
         service.on_commit.append(on_commit)
-        self._install_signals()
+
+    async def _listen(self, http: HttpSettings) -> bool:
+        """Start the webhook server; False (logged) when the address cannot be bound."""
         try:
-            port = await webhooks.start(settings.http.listen_host, settings.http.listen_port)
+            try:
+                port = await self.webhooks.start(http.listen_host, http.listen_port)
+            except OSError as exc:
+                if not (self.dry_run and exc.errno == errno.EADDRINUSE):
+                    raise
+                # The live daemon's port, most likely: a dry run must not fail because of it.
+                log.warning("dry-run: %s (in use); listening on a free port", exc)
+                port = await self.webhooks.start(http.listen_host, 0)
         except OSError as exc:
-            log.error(
-                "cannot listen on %s:%s: %s",
-                settings.http.listen_host,
-                settings.http.listen_port,
-                exc,
-            )
-            await self._release(service, checkpointer, senders)
-            return 1
-        log.info("webhooks listening on %s:%d", settings.http.listen_host, port)
-        try:
-            async with asyncio.TaskGroup() as group:
-                tasks = [
-                    group.create_task(relay.run(), name="relay"),
-                    group.create_task(timers.run(), name="timers"),
-                    group.create_task(bridge.run(), name="mqtt"),
-                    group.create_task(
-                        self._watch_external(service, relay, timers), name="external"
-                    ),
-                    group.create_task(self._watch_config(), name="config-watch"),
-                    group.create_task(self._reloader(), name="reloader"),
-                    group.create_task(self._watchdog(), name="watchdog"),
-                    group.create_task(self._gauges(service), name="gauges"),
-                ]
-                if await bridge.wait_connected(BROKER_WAIT):
-                    log.info("connected to the broker %s", settings.mqtt.url)
-                else:
-                    log.warning(
-                        "broker %s not reachable yet; retrying in the background", settings.mqtt.url
-                    )
-                # Everything built so far lives as long as the process: keep it out of the
-                # collector's generations so full collections stay short under load.
-                gc.freeze()
-                self.notifier.ready()
-                self.notifier.status("running")
-                log.info("pager ready (dry-run)" if self.dry_run else "pager ready")
-                await self._stop.wait()
-                log.info("stopping: draining in-flight sends")
-                self.notifier.stopping()
-                bridge.stop_consuming()
-                await relay.drain()
-                for task in tasks:
-                    task.cancel()
-        finally:
-            await webhooks.stop()
-            await self._release(service, checkpointer, senders)
-        log.info("stopped")
-        return 0
+            log.error("cannot listen on %s:%s: %s", http.listen_host, http.listen_port, exc)
+            return False
+        log.info("webhooks listening on %s:%d", http.listen_host, port)
+        return True
+
+    async def _serve(self, broker_url: str) -> None:
+        """Run every loop until SIGTERM/SIGINT, then drain in-flight sends."""
+        service, relay, timers, bridge = self.service, self.relay, self.timers, self.bridge
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(relay.run(), name="relay"),
+                group.create_task(timers.run(), name="timers"),
+                group.create_task(bridge.run(), name="mqtt"),
+                group.create_task(self._watch_external(service, relay, timers), name="external"),
+                group.create_task(self._watch_config(), name="config-watch"),
+                group.create_task(self._reloader(), name="reloader"),
+                group.create_task(self._watchdog(), name="watchdog"),
+                group.create_task(self._gauges(service), name="gauges"),
+            ]
+            if await bridge.wait_connected(BROKER_WAIT):
+                log.info("connected to the broker %s", broker_url)
+            else:
+                log.warning("broker %s not reachable yet; retrying in the background", broker_url)
+            # Everything built so far lives as long as the process: keep it out of the
+            # collector's generations so full collections stay short under load.
+            gc.freeze()
+            self.notifier.ready()
+            self.notifier.status("running")
+            log.info("pager ready (dry-run)" if self.dry_run else "pager ready")
+            await self._stop.wait()
+            log.info("stopping: draining in-flight sends")
+            self.notifier.stopping()
+            bridge.stop_consuming()
+            await relay.drain()
+            for task in tasks:
+                task.cancel()
 
     # --- pieces --------------------------------------------------------------------------
 
@@ -218,14 +264,13 @@ class Daemon:
         )
         return Senders(twilio, twilio, mailer)
 
-    async def _release(
-        self, service: Service, checkpointer: Checkpointer, senders: Senders
-    ) -> None:
-        """Close what :meth:`run` opened: the service and its store, the checkpointer, the
-        senders (every way out of run)."""
+    async def _release(self, service: Service, senders: Senders) -> None:
+        """Close what :meth:`run` opened: the service and its store, the senders (every
+        way out of run)."""
         await service.close()
-        checkpointer.stop()
         await self._close_senders(senders)
+        if self.scratch is not None:
+            self.scratch.close()
 
     async def _close_senders(self, senders: Senders) -> None:
         for sender in {id(s): s for s in (senders.sms, senders.email)}.values():
@@ -237,6 +282,8 @@ class Daemon:
     def _signature(self, config: Config) -> TwilioSignature:
         t = config.settings.twilio
         tokens = [tok for tok in (t.auth_token, t.secondary_auth_token) if tok]
+        if not tokens and self.dry_run:  # no secret: every webhook request is refused
+            tokens = [unguessable_token()]
         return TwilioSignature(tokens, config.settings.http.public_url)
 
     def _health(self, bridge: MqttBridge, service: Service) -> tuple[bool, str]:
@@ -321,7 +368,7 @@ class Daemon:
         while True:
             await asyncio.sleep(EXTERNAL_POLL)
             try:
-                version = await service.db(lambda e: e.store.data_version())
+                version = await service.db(lambda e: e.data_version())
             except Exception:
                 continue
             if last is not None and version != last:
@@ -340,13 +387,9 @@ class Daemon:
     async def _gauges(self, service: Service) -> None:
         """Every second: a heartbeat write (the store's health), and the gauges."""
 
-        def probe(engine: Engine) -> tuple[int, int]:
-            engine.store.heartbeat(datetime.now(UTC))  # a write: proves the store works
-            return engine.store.open_ticket_count(), engine.store.timer_count()
-
         while True:
             try:
-                open_count, timers = await service.db(probe)
+                open_count, timers = await service.db(lambda e: e.heartbeat(self.clock()))
             except Exception as exc:  # StoreError already marked the store unhealthy
                 self.metrics.store_ok.set(0)
                 log.debug("store probe failed: %s", exc)
@@ -366,37 +409,15 @@ def _is_config_file(_change: object, path: str) -> bool:
     return path.endswith((".yaml", ".yml", ".secret"))
 
 
-def quiet_closed_socket_callbacks(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    """Loop exception handler: one debug line for a known race, the default otherwise.
-
-    aiomqtt schedules ``loop.add_writer(fd, ...)`` from paho's socket callback with
-    ``call_soon_threadsafe``; when the broker drops the connection in between, the fd
-    is closed by the time the call runs and asyncio would log an ERROR with a traceback
-    ("Bad file descriptor") on every broker restart. The bridge notices the lost
-    connection and reconnects by itself, so the traceback only alarms whoever reads
-    the journal.
-    """
-    exc = context.get("exception")
-    handle = repr(context.get("handle", ""))
-    if (
-        isinstance(exc, OSError)
-        and exc.errno == errno.EBADF
-        and ("add_writer" in handle or "add_reader" in handle)
-    ):
-        log.debug("mqtt: socket callback after the connection closed: %s", exc)
-        return
-    loop.default_exception_handler(context)
-
-
 async def _run_with_handler(daemon: Daemon) -> int:
     asyncio.get_running_loop().set_exception_handler(quiet_closed_socket_callbacks)
     return await daemon.run()
 
 
-def run_daemon(config_dir: str, *, dry_run: bool) -> int:
+def run_daemon(config_dir: str, *, dry_run: bool, store: str | None = None) -> int:
     configure_logging()
     started = time.monotonic()
-    daemon = Daemon(config_dir, dry_run=dry_run)
+    daemon = Daemon(config_dir, dry_run=dry_run, store=store)
     code = asyncio.run(_run_with_handler(daemon))
     log.debug("ran for %.1fs", time.monotonic() - started)
     return code

@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 
+from pager.daemon.clock import Clock
 from pager.daemon.metrics import Metrics
 from pager.daemon.service import Service
 
@@ -31,14 +30,14 @@ class DeadlineLoop:
         service: Service,
         metrics: Metrics,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Clock,
     ) -> None:
         self.service = service
         self.metrics = metrics
         self.clock = clock
         self._wake = asyncio.Event()
-        #: While the loop sleeps: the epoch second it will wake by itself.
-        self._asleep_until: float | None = None
+        #: While the loop sleeps: the instant it will wake by itself.
+        self._asleep_until: datetime | None = None
         self.fired = 0
 
     def wake(self, earliest: datetime | None = None) -> None:
@@ -51,7 +50,7 @@ class DeadlineLoop:
         if (
             earliest is not None
             and self._asleep_until is not None
-            and earliest.timestamp() >= self._asleep_until
+            and earliest >= self._asleep_until
         ):
             return
         self._wake.set()
@@ -70,21 +69,19 @@ class DeadlineLoop:
             if due is None:
                 await self._sleep(MAX_SLEEP)
                 continue
-            wait = due.timestamp() - now
+            wait = (due - now).total_seconds()
             if wait > 0:
                 await self._sleep(min(wait, MAX_SLEEP))
                 continue
             self.metrics.deadline_lateness.observe(max(0.0, -wait))
             try:
-                self.fired += await self.service.fire_due(
-                    datetime.fromtimestamp(now, UTC), limit=FIRE_BATCH
-                )
+                self.fired += await self.service.fire_due(now, limit=FIRE_BATCH)
             except Exception as exc:
                 log.error("firing deadlines failed: %s", exc)
                 await self._sleep(1.0)
 
     async def _sleep(self, delay: float) -> None:
-        self._asleep_until = self.clock() + delay
+        self._asleep_until = self.clock() + timedelta(seconds=delay)
         try:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from pager.core.events import TicketEvent
 from pager.core.ladder.machine import (
@@ -30,7 +29,6 @@ from pager.core.ladder.machine import (
     Notify,
     OpenPage,
     Outcome,
-    Record,
     Rejected,
     Tick,
     TicketState,
@@ -40,11 +38,15 @@ from pager.core.ladder.machine import (
 from pager.core.messages import render
 from pager.core.model import Channel
 from pager.core.policy import Policy
-from pager.store.sqlite.store import AuditEntry, NewMessage, SqliteStore, ts
+from pager.daemon.decisions import log_decisions, log_refused
+from pager.daemon.outbox.book import OutboxBook
+from pager.daemon.results import Changes, Rejection, Result, Status, rejection_of
+from pager.daemon.wording import bundle_line, describe, message_facts, row_facts
+from pager.store.interface import Store
+from pager.store.types import AuditEntry, NewMessage, OutboxRow
 
 log = logging.getLogger("pager.daemon.engine")
 
-Status = Literal["applied", "duplicate", "rejected", "unchanged"]
 #: Where a message goes when its own channel failed for good.
 FALLBACKS: dict[str, tuple[Channel, ...]] = {
     "sms": ("email",),
@@ -53,29 +55,19 @@ FALLBACKS: dict[str, tuple[Channel, ...]] = {
 }
 
 
-@dataclass(slots=True)
-class Result:
-    """What became of one input. ``reason`` explains a rejection."""
-
-    status: Status
-    reason: str = ""
-    ticket: TicketState | None = None
-    messages: int = 0
-    records: list[Record] = field(default_factory=list)
-    notifications: list[Notify] = field(default_factory=list)
-
-
 class Engine:
     """Applies inputs to tickets in the store. Call every method inside a transaction."""
 
     def __init__(
         self,
-        store: SqliteStore,
+        store: Store,
         policy: Policy,
         *,
         token: Callable[[], str] = lambda: secrets.token_urlsafe(12),
     ) -> None:
-        self.store = store
+        self._store = store
+        #: What the outbox relay may do with the outbox (nothing else of the store).
+        self.outbox = OutboxBook(store)
         self.policy = policy
         self._token = token
         self._timeline: tuple[tuple[datetime, str], ...] | None = None
@@ -83,12 +75,24 @@ class Engine:
         #: Reply codes opened by the current step, so its notifications need not read
         #: them back: ``{(person, ticket_id): code}``.
         self._opened: dict[tuple[str, str], str] = {}
-        #: Tickets changed and messages queued since the service last collected them
+        #: Tickets changed and messages queued since the service last took them
         #: (whatever job did it: an event, a reply, a fired deadline, a fallback).
-        self.touched: dict[str, TicketState] = {}
-        #: The earliest next deadline among them (the deadline loop's wake-up hint).
-        self.earliest: datetime | None = None
-        self.queued = 0
+        self._changes = Changes()
+
+    # --- what changed (the service's commit hooks) ---------------------------------------
+
+    def take_changes(self) -> Changes:
+        """The changes since the last call, and start counting afresh."""
+        changes, self._changes = self._changes, Changes()
+        return changes
+
+    def changes_so_far(self) -> Changes:
+        """A copy of the changes since :meth:`take_changes` (to undo a failed job)."""
+        return self._changes.copy()
+
+    def restore_changes(self, changes: Changes) -> None:
+        """Forget the changes after ``changes`` was taken (the job that made them rolled back)."""
+        self._changes = changes
 
     # --- inputs ------------------------------------------------------------------------
 
@@ -98,33 +102,92 @@ class Engine:
         The event is recorded first (one statement answers "seen before?" too); a
         rejected event is forgotten again, so that a corrected resend is not a duplicate.
         """
-        if not self.store.record_event(event.event_id, event.ticket_id, now, payload):
+        if not self._store.record_event(event.event_id, event.ticket_id, now, payload):
             return Result("duplicate", f"event {event.event_id} already processed")
         result = self._ingest(event, now)
         if result.status == "rejected":
-            self.store.forget_event(event.event_id)
+            self._store.forget_event(event.event_id)
         return result
 
     def _ingest(self, event: TicketEvent, now: datetime) -> Result:
-        state = self.store.get_ticket(event.ticket_id)
+        state = self._store.get_ticket(event.ticket_id)
         if event.type != "opened" and state is None:
-            return Result("rejected", f"event for unknown ticket {event.ticket_id!r}")
+            return Result(
+                "rejected", f"event for unknown ticket {event.ticket_id!r}", "unknown_ticket"
+            )
         if event.type == "opened" and self.policy.config.tier(event.tier or "") is None:
-            return Result("rejected", f"unknown tier {event.tier!r}")
+            return Result("rejected", f"unknown tier {event.tier!r}", "unknown_tier")
         return self._run(state, EventInput(event), now)
 
     def acknowledge(self, ticket_id: str, person: str, via: AckVia, now: datetime) -> Result:
-        return self._run(self.store.get_ticket(ticket_id), Acknowledge(person, via), now)
+        return self._decide(ticket_id, Acknowledge(person, via), now)
 
     def escalate(self, ticket_id: str, person: str, via: AckVia, now: datetime) -> Result:
-        return self._run(self.store.get_ticket(ticket_id), EscalateNow(person, via), now)
+        return self._decide(ticket_id, EscalateNow(person, via), now)
+
+    def _decide(self, ticket_id: str, inp: Acknowledge | EscalateNow, now: datetime) -> Result:
+        """A person's acknowledgement or escalation (SMS, call, CLI); a refusal is logged."""
+        result = self._run(self._store.get_ticket(ticket_id), inp, now)
+        if result.status == "rejected":
+            log_refused(inp, ticket_id, result.reason)
+        return result
 
     def fire(self, ticket_id: str, now: datetime) -> Result:
         """Fire the ticket's due deadlines (the deadline loop found it due)."""
-        state = self.store.get_ticket(ticket_id)
+        state = self._store.get_ticket(ticket_id)
         if state is None:
-            return Result("rejected", f"no ticket {ticket_id!r}")
+            return Result("rejected", f"no ticket {ticket_id!r}", "unknown_ticket")
         return self._run(state, Tick(), now)
+
+    def fire_due(self, now: datetime, limit: int) -> int:
+        """Fire the deadlines of up to ``limit`` due tickets; return how many were due."""
+        due = self._store.due_tickets(now, limit)
+        for ticket_id in due:
+            self.fire(ticket_id, now)
+        return len(due)
+
+    # --- what the shell may read and note -------------------------------------------------
+
+    def ticket(self, ticket_id: str) -> TicketState | None:
+        """The stored state of a ticket, or None."""
+        return self._store.get_ticket(ticket_id)
+
+    def next_due(self) -> datetime | None:
+        """The earliest deadline of any ticket."""
+        return self._store.next_due()
+
+    def codes_of(self, person: str) -> dict[str, str]:
+        """``{code: ticket_id}`` of ``person``'s open pages."""
+        return self._store.codes_of(person)
+
+    def code_for(self, person: str, ticket_id: str) -> str | None:
+        """``person``'s reply code for ``ticket_id`` while their page is open."""
+        return self._store.code_for(person, ticket_id)
+
+    def voice_message(self, token: str) -> OutboxRow | None:
+        """The outbox row of the call with ``token``."""
+        return self._store.message_by_token(token)
+
+    def inbound_seen(self, sid: str) -> bool:
+        """True when the inbound message ``sid`` was handled before; remembers it."""
+        return self._store.message_seen(sid)
+
+    def note_now(self, ticket_id: str, at: datetime, action: str, detail: dict[str, Any]) -> None:
+        """Write one audit entry at once (outside a step, e.g. a call's final status)."""
+        self._store.add_audit(ticket_id, at, action, detail)
+
+    def audit(self, ticket_id: str) -> list[AuditEntry]:
+        """A ticket's audit entries, oldest first."""
+        return self._store.audit(ticket_id)
+
+    def heartbeat(self, now: datetime) -> tuple[int, int]:
+        """Write the health probe's heartbeat; return (open tickets, armed timers)."""
+        self._store.heartbeat(now)
+        return self._store.open_ticket_count(), self._store.timer_count()
+
+    def data_version(self) -> int:
+        """Changes when another process (``pager ack``) committed to the store."""
+        return self._store.data_version()
 
     # --- applying an outcome -------------------------------------------------------------
 
@@ -132,9 +195,11 @@ class Engine:
         try:
             outcome = step(state, inp, now, self.policy)
         except Rejected as exc:
-            return Result("rejected", str(exc), ticket=state)
+            return Result("rejected", str(exc), rejection_of(state), ticket=state)
         with self._buffered_audit():
-            return self._apply(state, outcome, now)
+            result = self._apply(state, outcome, now)
+        log_decisions(state, inp, outcome.state, result.records)
+        return result
 
     @contextmanager
     def _buffered_audit(self) -> Iterator[None]:
@@ -145,30 +210,31 @@ class Engine:
         try:
             yield
         finally:
-            self.store.add_audits(self._audit)
+            self._store.add_audits(self._audit)
             self._audit = []
 
     def _apply(self, state: TicketState | None, outcome: Outcome, now: datetime) -> Result:
         new = outcome.state
         deadline = next_deadline(new)
-        self.store.put_ticket(new, deadline)
+        self._store.put_ticket(new, deadline)
         result = Result("applied" if outcome.commands or new != state else "unchanged", ticket=new)
         if result.status == "applied":
-            self.touched[new.ticket_id] = new
-            if deadline is not None and (self.earliest is None or deadline < self.earliest):
-                self.earliest = deadline
+            changes = self._changes
+            changes.tickets[new.ticket_id] = new
+            if deadline is not None and (changes.earliest is None or deadline < changes.earliest):
+                changes.earliest = deadline
         for command in outcome.commands:
             if isinstance(command, OpenPage):
                 self._open_code(command.ticket_id, command.person, is_new=state is None)
             elif isinstance(command, ClosePages):
-                self.store.cancel_pages(command.ticket_id, command.persons)
-                self.store.remove_codes(command.ticket_id, command.persons)
+                self._store.cancel_pages(command.ticket_id, command.persons)
+                self._store.remove_codes(command.ticket_id, command.persons)
                 self._opened.clear()  # the store is the authority again (rare: an ack)
             elif isinstance(command, Notify):
                 result.notifications.append(command)
                 if self._enqueue(new, command, now):
                     result.messages += 1
-                    self.queued += 1
+                    self._changes.messages += 1
                 self._audit_notify(command)
             else:
                 result.records.append(command)
@@ -187,22 +253,25 @@ class Engine:
     def _open_code(self, ticket_id: str, person: str, *, is_new: bool) -> str:
         """The person's code for the ticket, allocated unless they hold one already
         (a new ticket cannot: codes are freed only with their ticket's pages)."""
-        existing = None if is_new else self.store.code_for(person, ticket_id)
+        existing = None if is_new else self._store.code_for(person, ticket_id)
         if existing is None:
-            existing = self.store.allocate_code(person, ticket_id)
+            existing = self._store.allocate_code(person, ticket_id)
         self._opened[(person, ticket_id)] = existing
         return existing
 
     def _code(self, person: str, ticket_id: str) -> str | None:
         found = self._opened.get((person, ticket_id))
-        return found if found is not None else self.store.code_for(person, ticket_id)
+        return found if found is not None else self._store.code_for(person, ticket_id)
 
     def _audit_notify(self, n: Notify) -> None:
         detail = {"to": n.person, "via": n.via, "rung": n.rung, "kind": n.kind}
         self._note(n.ticket_id, n.at, n.action, detail)
 
-    def _enqueue(self, state: TicketState, n: Notify, now: datetime) -> bool:
-        """Render ``n`` and write its outbox row; False when the person cannot be reached."""
+    def _enqueue(
+        self, state: TicketState, n: Notify, now: datetime, *, fallback: bool = False
+    ) -> bool:
+        """Render ``n`` and write its outbox row; False when the person cannot be reached.
+        ``fallback``: the row stands in for a message that failed for good."""
         person = self.policy.person(n.person)
         if person is None:
             log.warning("ticket=%s no such person %s", n.ticket_id, n.person)
@@ -219,7 +288,7 @@ class Engine:
             subject, body = "", render.sms_text(self.facts(state, n.kind, n.person, code))
         else:
             subject, body = "", render.voice_script(self.facts(state, n.kind, n.person, code))
-        self.store.add_message(
+        self._store.add_message(
             NewMessage(
                 key=n.key,
                 ticket_id=n.ticket_id,
@@ -231,8 +300,9 @@ class Engine:
                 body=body,
                 bundle_line=bundle_line(state, code),
                 token=self._token() if n.via == "voice" else "",
-                not_before=ts(now),
+                not_before=now,
                 code=code,
+                fallback=fallback,
             ),
             now,
         )
@@ -248,16 +318,16 @@ class Engine:
             return self._fall_back(message_id, error, now)
 
     def _fall_back(self, message_id: int, error: str, now: datetime) -> int:
-        row = self.store.message(message_id)
-        if row is None or "/fb-" in row.key:
+        row = self._store.message(message_id)
+        if row is None or row.fallback:
             return 0
-        state = self.store.get_ticket(row.ticket_id)
+        state = self._store.get_ticket(row.ticket_id)
         person = self.policy.person(row.person)
         if state is None or person is None or (state.closed and row.kind != "closed"):
             return 0
         if (
             row.kind in ("page", "handoff")
-            and self.store.code_for(row.person, row.ticket_id) is None
+            and self._store.code_for(row.person, row.ticket_id) is None
         ):
             return 0
         channels = FALLBACKS.get(row.channel, ())
@@ -283,9 +353,9 @@ class Engine:
                 "page",
                 state.rung,
             )
-            if self._enqueue(state, notify, now):
+            if self._enqueue(state, notify, now, fallback=True):
                 added += 1
-                self.queued += 1
+                self._changes.messages += 1
         return added
 
     def facts(
@@ -297,66 +367,40 @@ class Engine:
         timeline: tuple[tuple[datetime, str], ...] = (),
     ) -> render.MessageFacts:
         """What a message about ``state`` to ``recipient`` says."""
-        rung_name = ""
-        if state.rung:
-            try:
-                ladder = self.policy.config.ladder_for(state.queue)
-                rung_name = ladder.rungs[min(state.rung, len(ladder.rungs)) - 1].name
-            except LookupError:
-                rung_name = ""
-        who = self.policy.person(recipient)
-        owner = self.policy.person(state.owner) if state.owner else None
-        return render.MessageFacts(
-            kind=kind,
-            ticket_id=state.ticket_id,
-            severity=state.severity,
-            customer=state.customer,
-            summary=state.summary,
-            rung=state.rung,
-            rung_name=rung_name,
-            code=code,
-            respond_by=state.respond_by,
-            status_due=state.status_due,
-            breached=state.breached,
-            owner=owner.name if owner else state.owner,
-            recipient=who.name if who else recipient,
-            timeline=timeline,
-        )
+        return message_facts(self.policy, state, kind, recipient, code, timeline)
+
+    def bundle_facts(self, rows: Sequence[OutboxRow]) -> list[render.MessageFacts]:
+        """What each of several waiting SMS rows of one person says, for
+        :func:`pager.core.messages.render.sms_bundle` (each ticket read once)."""
+        states: dict[str, TicketState | None] = {}
+        items: list[render.MessageFacts] = []
+        for row in rows:
+            if row.ticket_id not in states:
+                states[row.ticket_id] = self._store.get_ticket(row.ticket_id)
+            items.append(row_facts(self.policy, row, states[row.ticket_id]))
+        return items
 
     def _timeline_so_far(self, state: TicketState) -> tuple[tuple[datetime, str], ...]:
         """The ticket's audit so far, this step's entries included (for email bodies)."""
         if self._timeline is None:  # read once per step: a page sends several emails
             self._timeline = tuple(
                 (entry.at, describe(entry.action, entry.detail))
-                for entry in self.store.audit(state.ticket_id)
+                for entry in self._store.audit(state.ticket_id)
             )
         current = tuple((e.at, describe(e.action, e.detail)) for e in self._audit)
         return self._timeline + current
-
-
-def bundle_line(state: TicketState, code: str | None) -> str:
-    """The short line a bundled SMS lists for one page."""
-    customer = f" {state.customer}" if state.customer else ""
-    reply = f" ({code})" if code else ""
-    return f"SEV{state.severity} {state.ticket_id}{customer}{reply}"
-
-
-def describe(action: str, detail: dict[str, object]) -> str:
-    """One human line for an audit entry (timeline output, email bodies)."""
-    parts = [action]
-    if "to" in detail:
-        parts.append(f"to {detail['to']} by {detail.get('via')}")
-    if detail.get("rung"):
-        parts.append(f"(rung {detail['rung']})")
-    if detail.get("by"):
-        parts.append(f"by {detail['by']}")
-    if detail.get("detail"):
-        parts.append(f"- {detail['detail']}")
-    return " ".join(parts)
 
 
 def _compact(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v not in (None, "")}
 
 
-__all__ = ["Engine", "Result", "bundle_line", "describe"]
+__all__ = [
+    "Changes",
+    "Engine",
+    "Rejection",
+    "Result",
+    "Status",
+    "bundle_line",
+    "describe",
+]

@@ -19,7 +19,6 @@ import asyncio
 import base64
 import json
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -37,7 +36,7 @@ from pager.daemon.burstlog import BurstLog
 from pager.daemon.engine import Result
 from pager.daemon.metrics import Metrics
 from pager.daemon.service import Service
-from pager.store.sqlite.store import StoreError
+from pager.store.types import StoreError
 
 log = logging.getLogger("pager.daemon.events_in")
 #: Compact JSON (one encoder; ``json.dumps`` with options builds one per call).
@@ -129,7 +128,8 @@ class Ingest:
             return "dead-letter"
         if result.status == "rejected":
             reason = result.reason or "rejected"
-            await self._dead_letter(label, topic, payload, received, reason, _category(reason))
+            category = result.rejection or "rejected"
+            await self._dead_letter(label, topic, payload, received, reason, category)
             return "dead-letter"
         if result.status == "duplicate":
             self._metrics.events_duplicate.inc()
@@ -164,7 +164,7 @@ class Ingest:
                 # ``now`` is taken per attempt: the ticket's clocks must not run backwards
                 # relative to deadlines the timer loop fired while the store was away.
                 return await self._service.ingest(event, self._clock(), text)
-            except (StoreError, sqlite3.Error) as exc:
+            except StoreError as exc:
                 log.error("%s: store unavailable (%s); retrying in %.1fs", label, exc, delay)
             await asyncio.sleep(delay)
             delay = min(self._retry_max, delay * 2)
@@ -259,18 +259,6 @@ def _ticket_level(events_topic: str) -> int | None:
     levels = events_topic.split("/")
     wildcards = [i for i, level in enumerate(levels) if level == "+"]
     return wildcards[0] if len(wildcards) == 1 else None
-
-
-def _category(reason: str) -> str:
-    """The metric label for an engine rejection reason."""
-    text = reason.lower()
-    if "unknown ticket" in text:
-        return "unknown_ticket"
-    if "unknown tier" in text:
-        return "unknown_tier"
-    if "is closed" in text:
-        return "closed"
-    return "rejected"
 
 
 def _instant(t: datetime | None) -> str | None:

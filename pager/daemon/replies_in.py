@@ -4,7 +4,7 @@ Synchronous and free of I/O beyond the :class:`~pager.daemon.engine.Engine` (and
 passed in: every function here runs inside one store transaction, on the daemon's store
 thread (:meth:`pager.daemon.service.Service.db`) or directly in tests. ``now`` is an argument.
 
-A reply code names one of the person's *open* pages (``store.codes_of``); once a page
+A reply code names one of the person's *open* pages (``Engine.codes_of``); once a page
 is acknowledged, escalated away or closed its code is gone, so a late reply is answered
 with the person's remaining open pages instead of being applied to some other ticket.
 """
@@ -22,7 +22,7 @@ from pager.core.messages.gsm7 import SINGLE_SEGMENT_SEPTETS, septets, to_gsm7
 from pager.core.model import Config
 from pager.core.replies import Ack, AckAll, Escalate, Help, Unknown, help_text, parse_reply
 from pager.daemon.engine import Engine, Result
-from pager.store.sqlite.store import OutboxRow
+from pager.store.types import OutboxRow
 
 #: Answer to a repeated MessageSid (Twilio retried a webhook whose answer it lost).
 ALREADY_HANDLED = "Already handled."
@@ -84,7 +84,7 @@ def _sms_answer(engine: Engine, person: str, body: str, now: datetime) -> str:
         return help_text()
     if isinstance(reply, Unknown):
         return NOT_UNDERSTOOD + help_text()
-    codes = engine.store.codes_of(person)
+    codes = engine.codes_of(person)
     if isinstance(reply, AckAll):
         return _ack_all(engine, person, codes, now)
     verb: Verb = "ack" if isinstance(reply, Ack) else "escalate"
@@ -243,7 +243,7 @@ def voice_gather(engine: Engine, token: str, digits: str, now: datetime, public_
     ackable = row.kind in render.ACKABLE
     if not ackable or digits not in (render.VOICE_ACK_DIGIT, render.VOICE_ESCALATE_DIGIT):
         return _answer(engine, token, public_url, prefix="Unknown key.")
-    state = engine.store.get_ticket(row.ticket_id)
+    state = engine.ticket(row.ticket_id)
     inactive = _inactive_text(engine, row, state)
     if inactive is not None:
         return _say(inactive)
@@ -276,7 +276,7 @@ def voice_status(engine: Engine, token: str, status: str, now: datetime) -> str 
     if row is None:
         return None
     if status in ("completed", "busy", "no-answer", "failed", "canceled"):
-        engine.store.add_audit(
+        engine.note_now(
             row.ticket_id,
             now,
             "note",
@@ -293,7 +293,7 @@ def spell(ticket_id: str) -> str:
 def _voice_row(engine: Engine, token: str) -> OutboxRow | None:
     if not token:
         return None
-    row = engine.store.message_by_token(token)
+    row = engine.voice_message(token)
     return row if row is not None and row.channel == "voice" else None
 
 
@@ -304,7 +304,7 @@ def _inactive_text(engine: Engine, row: OutboxRow, state: TicketState | None) ->
     spoken = spell(row.ticket_id)
     if state.closed:
         return f"Ticket {spoken} is closed. Goodbye."
-    if row.kind in render.ACKABLE and engine.store.code_for(row.person, row.ticket_id) is None:
+    if row.kind in render.ACKABLE and engine.code_for(row.person, row.ticket_id) is None:
         owner = engine.policy.person(state.owner) if state.owner else None
         by = f" by {owner.name}" if owner else ""
         return f"Ticket {spoken} was already acknowledged{by}. Goodbye."
@@ -315,7 +315,7 @@ def _answer(engine: Engine, token: str, public_url: str, *, prefix: str) -> str:
     row = _voice_row(engine, token)
     if row is None:
         return _say(VOICE_INACTIVE)
-    state = engine.store.get_ticket(row.ticket_id)
+    state = engine.ticket(row.ticket_id)
     inactive = _inactive_text(engine, row, state)
     if inactive is not None:
         return _say(inactive)

@@ -14,18 +14,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 from pager.core.events import TicketEvent
-from pager.core.ladder.machine import AckVia, TicketState
+from pager.core.ladder.machine import AckVia
 from pager.core.policy import Policy
-from pager.daemon.engine import Engine, Result
-from pager.store.sqlite.store import SqliteStore, StoreError
+from pager.daemon.engine import Changes, Engine, Result
+from pager.store.interface import Store
+from pager.store.types import StoreError
 
 log = logging.getLogger("pager.daemon.service")
 T = TypeVar("T")
@@ -43,20 +43,14 @@ class _JobFailed(Exception):
     """A job raised during a batch run without savepoints: run the batch again with them."""
 
 
-@dataclass(slots=True)
-class CommitInfo:
-    """What a committed batch changed, for the hooks."""
-
-    tickets: dict[str, TicketState] = field(default_factory=dict)
-    messages: int = 0
-    #: The earliest next deadline of those tickets (None: none of them has one).
-    earliest: datetime | None = None
+#: What a committed batch changed, for the hooks.
+CommitInfo = Changes
 
 
 class Service:
     """Owns the store (on its own thread) and the engine; see the module docstring."""
 
-    def __init__(self, store: SqliteStore, policy: Policy) -> None:
+    def __init__(self, store: Store, policy: Policy) -> None:
         self.store = store
         self.engine = Engine(store, policy)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pager-store")
@@ -165,35 +159,33 @@ class Service:
         self, batch: list[_Job], *, savepoints: bool
     ) -> tuple[list[tuple[bool, Any]], CommitInfo]:
         outcomes: list[tuple[bool, Any]] = []
-        engine = self.engine
-        engine.touched, engine.queued, engine.earliest = {}, 0, None
-        db = self.store.db
+        engine, store = self.engine, self.store
+        engine.take_changes()
         try:
-            with self.store.transaction():
+            with store.transaction():
                 for job in batch:
-                    if savepoints:
-                        db.execute("SAVEPOINT job")
-                        before = dict(engine.touched), engine.queued, engine.earliest
+                    before = engine.changes_so_far() if savepoints else None
                     try:
-                        value = job.fn(engine)
-                    except sqlite3.Error as exc:
-                        # The store itself is in trouble (read-only, disk full, corrupt):
-                        # the whole batch rolls back and every job fails with StoreError.
-                        raise StoreError(f"store error: {exc}") from exc
+                        # The store's own errors (read-only, disk full, corrupt) become
+                        # StoreError: the whole batch rolls back and every job fails.
+                        with store.guard():
+                            if savepoints:
+                                with store.savepoint():
+                                    value = job.fn(engine)
+                            else:
+                                value = job.fn(engine)
+                    except StoreError:
+                        raise
                     except Exception as exc:  # a failing job rolls back alone
-                        if not savepoints:
+                        if before is None:
                             raise _JobFailed from exc
-                        db.execute("ROLLBACK TO job")
-                        db.execute("RELEASE job")
-                        engine.touched, engine.queued, engine.earliest = before
+                        engine.restore_changes(before)
                         outcomes.append((False, exc))
                         continue
-                    if savepoints:
-                        db.execute("RELEASE job")
                     outcomes.append((True, value))
-            return outcomes, CommitInfo(engine.touched, engine.queued, engine.earliest)
+            return outcomes, engine.take_changes()
         finally:
-            engine.touched, engine.queued, engine.earliest = {}, 0, None
+            engine.take_changes()
 
     def _store_failed(self, reason: str) -> None:
         if self.store_ok:
@@ -222,13 +214,7 @@ class Service:
     async def fire_due(self, now: datetime, limit: int = 500) -> int:
         """Fire the deadlines of up to ``limit`` due tickets; return how many fired."""
 
-        def fire(engine: Engine) -> int:
-            due = engine.store.due_tickets(now, limit)
-            for ticket_id in due:
-                engine.fire(ticket_id, now)
-            return len(due)
-
-        return await self.db(fire)
+        return await self.db(lambda engine: engine.fire_due(now, limit))
 
     async def next_due(self) -> datetime | None:
-        return await self.db(lambda engine: engine.store.next_due())
+        return await self.db(lambda engine: engine.next_due())

@@ -258,7 +258,7 @@ async def test_fake_checks_basic_auth_header_itself(fake_twilio: FakeTwilio) -> 
     ],
 )
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:
-    now = 1445412480.0  # 2015-10-21T07:28:00Z
+    now = datetime.fromtimestamp(1445412480.0, UTC)  # 2015-10-21T07:28:00Z
     assert parse_retry_after(value, now=now) == expected
 
 

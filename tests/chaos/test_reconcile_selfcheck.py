@@ -92,9 +92,9 @@ def test_a_failed_row_with_a_delivered_fallback_is_not_lost() -> None:
 
 def test_bundled_sms_lines_count_for_their_rows() -> None:
     rows = [row(1), row(2)]
-    bundle = (
-        f"2 pager messages:\n{rows[0].bundle_line}\n{rows[1].bundle_line}\n"
-        "Reply a code to ack one, ACK ALL for all"
+    bundle = (  # as render.sms_bundle writes it
+        "2 pages:\n1) SEV1 T-1 Acme: down\n2) SEV1 T-2 Acme\n"
+        "Reply 1 to ack, 1E to escalate, ACK ALL for all"
     )
     request = TwilioRequest(1.0, "sms", "AC1", {"To": ANA, "Body": bundle}, True, 201, "SM1")
     result = reconcile(rows, received_items([request], []))

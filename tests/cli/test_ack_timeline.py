@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 def config_dir(tmp_path: Path) -> Path:
     for name in ("pager.yaml", "people.yaml"):
         shutil.copy(REPO / name, tmp_path / name)
-    for sub in ("rotations", "ladders"):
+    for sub in ("holidays", "rotations", "ladders"):
         shutil.copytree(REPO / sub, tmp_path / sub)
     return tmp_path
 

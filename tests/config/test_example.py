@@ -62,7 +62,7 @@ def test_example_needs_its_twilio_secret_to_run() -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(REPO, require_secrets=True, environ={})
     assert [str(issue) for issue in caught.value.issues] == [
-        f"pager.yaml:20: twilio.auth_token_file: cannot read secret file "
+        f"pager.yaml:22: twilio.auth_token_file: cannot read secret file "
         f"'{REPO}/twilio.secret': No such file or directory"
     ]
     config = load_config(REPO, require_secrets=True, environ={"PAGER_TWILIO_AUTH_TOKEN": "t"})

@@ -149,10 +149,14 @@ def rung(*lines: str) -> str:
             ["ladders/main.yaml:3: calendars.desk: missing required key 'days'"],
         ),
         (
-            HEAD.replace("}", ", holidays: [christmas]}") + TIERS + RUNGS,
+            # a word is a holiday calendar's name (holidays/NAME.yaml), a number a date
+            HEAD.replace("}", ", holidays: [christmas, 2026-13-01]}") + TIERS + RUNGS,
             [
-                "ladders/main.yaml:3: calendars.desk.holidays[0]: invalid date 'christmas': "
-                "expected YYYY-MM-DD"
+                "ladders/main.yaml:3: calendars.desk.holidays[0]: unknown holiday calendar "
+                "'christmas' (none defined: a holidays/christmas.yaml listing its dates "
+                "defines it)",
+                "ladders/main.yaml:3: calendars.desk.holidays[1]: invalid date '2026-13-01': "
+                "month must be in 1..12",
             ],
         ),
         (

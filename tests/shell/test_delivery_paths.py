@@ -18,6 +18,7 @@ import pytest
 
 from pager.adapters.smtp import SmtpMailer
 from pager.adapters.twilio import TwilioSender
+from pager.daemon.clock import SystemClock
 from pager.daemon.metrics import Metrics
 from pager.daemon.outbox import relay as relay_module
 from pager.daemon.outbox.relay import BACKOFF_CAP, MAX_ATTEMPTS, Relay, Senders, backoff
@@ -28,6 +29,7 @@ from tests.shell.test_relay_timers import P, opened, settings
 
 #: The policy of this module's ``service`` fixture (tests/shell/conftest.py).
 POLICY = P
+CLOCK = SystemClock()
 BASE = 0.05
 
 
@@ -42,12 +44,14 @@ async def test_sms_retries_exhausted_then_the_page_falls_back_to_email(
     mailer = SmtpMailer(
         host=smtp_server.host, port=smtp_server.port, from_address="p@example.com", timeout=5.0
     )
-    relay = Relay(service, Senders(twilio_sender, twilio_sender, mailer), settings(), Metrics())
+    relay = Relay(
+        service, Senders(twilio_sender, twilio_sender, mailer), settings(), Metrics(), clock=CLOCK
+    )
     fake_twilio.fail_next(503, times=MAX_ATTEMPTS, kind="sms")  # more than the relay tries
     now = datetime.now(UTC)
     await service.ingest(opened("R-1", now), now, "")
     [(page_email_count,)] = await service.db(
-        lambda e: e.store.db.execute(
+        lambda _e: service.store.db.execute(
             "SELECT COUNT(*) FROM outbox WHERE channel = 'email'"
         ).fetchall()
     )
@@ -69,7 +73,7 @@ async def test_sms_retries_exhausted_then_the_page_falls_back_to_email(
         ceiling = min(BACKOFF_CAP, BASE * 2 ** (n - 1))
         assert ceiling / 2 - 0.01 <= b.at - a.at <= ceiling + 0.5, (n, b.at - a.at)
     rows = await service.db(
-        lambda e: e.store.db.execute(
+        lambda _e: service.store.db.execute(
             "SELECT channel, state, attempts, error, key FROM outbox ORDER BY id"
         ).fetchall()
     )

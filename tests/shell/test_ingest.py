@@ -142,7 +142,7 @@ async def test_opened_is_applied_once_then_duplicate(
 ) -> None:
     caplog.set_level(logging.INFO, logger="pager.daemon.events_in")
     assert await ingest.handle(TOPIC.format("T-1"), event()) == "applied"
-    state = await service.db(lambda e: e.store.get_ticket("T-1"))
+    state = await service.db(lambda e: e.ticket("T-1"))
     assert state is not None and state.rung == 1 and state.severity == 1
     assert await ingest.handle(TOPIC.format("T-1"), event()) == "duplicate"
     assert published.calls == []  # state is published by the commit hook, not here
@@ -212,7 +212,7 @@ async def test_bad_events_are_dead_lettered_with_a_reason(
         assert letter["payload"] == payload.decode()
         assert "truncated" not in letter
     assert sample(metrics, "pager_events_rejected_total", reason=category) == 1
-    assert await service.db(lambda e: e.store.get_ticket(ticket)) is None
+    assert await service.db(lambda e: e.ticket(ticket)) is None
     assert any(
         "rejected: " in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records
     )
@@ -265,7 +265,7 @@ async def test_tier_known_rejects_an_update_to_an_undefined_tier(
     update = event("updated", event_id="e2", tier="gold")
     assert await ingest.handle(TOPIC.format("T-1"), update) == "dead-letter"
     assert "unknown tier 'gold'" in published.dead_letters()[0]["reason"]
-    state = await service.db(lambda e: e.store.get_ticket("T-1"))
+    state = await service.db(lambda e: e.ticket("T-1"))
     assert state is not None and state.tier == "premier"
 
 
@@ -315,14 +315,14 @@ async def test_a_locked_store_is_retried_until_the_event_commits(
     blocker.close()
     assert await asyncio.wait_for(task, 5) == "applied"
     assert published.calls == []
-    assert await service.db(lambda e: e.store.get_ticket("T-1")) is not None
+    assert await service.db(lambda e: e.ticket("T-1")) is not None
 
 
 async def test_state_payload_shape_and_retained_publish(
     ingest: Ingest, service: Service, published: Published
 ) -> None:
     await ingest.handle(TOPIC.format("T-1"), event())
-    state = await service.db(lambda e: e.store.get_ticket("T-1"))
+    state = await service.db(lambda e: e.ticket("T-1"))
     assert state is not None
     body = json.loads(ingest.state_payload(state))
     assert body == {

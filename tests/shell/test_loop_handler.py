@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from pager.daemon.app import quiet_closed_socket_callbacks
+from pager.daemon.loop_errors import quiet_closed_socket_callbacks
 
 
 def _handle_of(name: str) -> asyncio.Handle:

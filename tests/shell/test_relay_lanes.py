@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from pager.adapters.smtp import SmtpMailer
 from pager.adapters.twilio import TwilioSender
+from pager.daemon.clock import SystemClock
 from pager.daemon.metrics import Metrics
 from pager.daemon.outbox.lanes import MAIL
 from pager.daemon.outbox.relay import Relay, Senders
@@ -24,6 +25,7 @@ from tests.shell.test_relay_timers import P, opened, settings
 
 #: The policy of this module's ``service`` fixture (tests/shell/conftest.py).
 POLICY = P
+CLOCK = SystemClock()
 #: How late the page may reach Twilio: generous for a shared CI machine, far below the
 #: SMTP timeout (5 s) that an SMS stuck behind the emails would wait out.
 BOUND = 1.0
@@ -38,14 +40,16 @@ async def test_an_sms_page_goes_out_while_smtp_hangs_with_an_email_backlog(
     mailer = SmtpMailer(
         host=smtp_server.host, port=smtp_server.port, from_address="p@example.com", timeout=5.0
     )
-    relay = Relay(service, Senders(twilio_sender, twilio_sender, mailer), settings(), Metrics())
+    relay = Relay(
+        service, Senders(twilio_sender, twilio_sender, mailer), settings(), Metrics(), clock=CLOCK
+    )
     smtp_server.stall()
     now = datetime.now(UTC)
     # A wave of tickets: each pages the engineer by SMS and by email (and informs by email).
     for i in range(60):
         await service.ingest(opened(f"W-{i}", now), now, "")
     backlog = await service.db(
-        lambda e: e.store.db.execute(
+        lambda _e: service.store.db.execute(
             "SELECT COUNT(*) FROM outbox WHERE channel = 'email'"
         ).fetchone()[0]
     )
@@ -72,7 +76,7 @@ async def test_an_sms_page_goes_out_while_smtp_hangs_with_an_email_backlog(
         print(f"SMS at Twilio {elapsed * 1000:.1f} ms after the event, SMTP hung")
         assert smtp_server.messages == []  # the relay is still hung: nothing overtook it
         pending = await service.db(
-            lambda e: e.store.db.execute(
+            lambda _e: service.store.db.execute(
                 "SELECT COUNT(*) FROM outbox WHERE channel = 'email' AND state = 'pending'"
             ).fetchone()[0]
         )
@@ -95,7 +99,9 @@ async def test_emails_go_out_while_twilio_hangs(
     mailer = SmtpMailer(
         host=smtp_server.host, port=smtp_server.port, from_address="p@example.com", timeout=5.0
     )
-    relay = Relay(service, Senders(twilio_sender, twilio_sender, mailer), settings(), Metrics())
+    relay = Relay(
+        service, Senders(twilio_sender, twilio_sender, mailer), settings(), Metrics(), clock=CLOCK
+    )
     # Every Twilio request is held longer than the test waits for the emails (the
     # sender's own timeout is 2 s: the SMS are retried later, not lost).
     fake_twilio.add_number_rule(re.compile(r"\+[0-9]+"), Fault(delay=4.0))
@@ -103,7 +109,7 @@ async def test_emails_go_out_while_twilio_hangs(
     for i in range(30):
         await service.ingest(opened(f"H-{i}", now), now, "")
     emails = await service.db(
-        lambda e: e.store.db.execute(
+        lambda _e: service.store.db.execute(
             "SELECT COUNT(*) FROM outbox WHERE channel = 'email'"
         ).fetchone()[0]
     )

@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 
 from pager.adapters.twilio import TwilioSender
+from pager.daemon.clock import SystemClock
 from pager.daemon.metrics import Metrics
 from pager.daemon.outbox.relay import Relay, Send, Senders
 from pager.daemon.service import Service
@@ -23,7 +24,9 @@ POLICY = P
 
 
 def relay_with(service: Service, twilio_sender: TwilioSender, rec: Recorder) -> Relay:
-    return Relay(service, Senders(twilio_sender, rec, rec), settings(), Metrics(), clock=time.time)
+    return Relay(
+        service, Senders(twilio_sender, rec, rec), settings(), Metrics(), clock=SystemClock()
+    )
 
 
 async def claim_everything(service: Service, relay: Relay) -> list[Send]:
@@ -45,7 +48,9 @@ async def crash_after_claiming_t1(
 
 async def rows_by_state(service: Service) -> dict[str, list[tuple[str, str | None]]]:
     rows = await service.db(
-        lambda e: e.store.db.execute("SELECT channel, state, provider_id FROM outbox").fetchall()
+        lambda _e: service.store.db.execute(
+            "SELECT channel, state, provider_id FROM outbox"
+        ).fetchall()
     )
     out: dict[str, list[tuple[str, str | None]]] = {}
     for channel, state, provider_id in rows:

@@ -12,11 +12,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from pager.core.events import TicketEvent
+from pager.core.messages import render
+from pager.core.messages.gsm7 import is_gsm7, sms_segments
+from pager.core.messages.render import MessageFacts
 from pager.core.model import Limits, Rate, Settings, TwilioSettings
+from pager.daemon.clock import SystemClock
 from pager.daemon.deadlines import DeadlineLoop
 from pager.daemon.metrics import Metrics
 from pager.daemon.outbox.delivery import PermanentFailure, TemporaryFailure
-from pager.daemon.outbox.relay import BACKOFF_CAP, Relay, Senders, backoff, bundle_body
+from pager.daemon.outbox.relay import BACKOFF_CAP, Relay, Senders, backoff
 from pager.daemon.service import Service
 from tests.core.factory import build
 
@@ -27,10 +31,12 @@ POLICY = P
 
 @dataclass
 class Clock:
+    """A clock the test moves (``now`` in epoch seconds)."""
+
     now: float
 
-    def __call__(self) -> float:
-        return self.now
+    def __call__(self) -> datetime:
+        return datetime.fromtimestamp(self.now, UTC)
 
 
 @dataclass
@@ -108,7 +114,7 @@ async def test_relay_sends_and_marks_sent(service: Service) -> None:
     await run_relay(relay)
     assert [c for c, *_ in rec.sent].count("sms") == 1
     assert [c for c, *_ in rec.sent].count("email") == 2  # page + inform
-    counts = await service.db(lambda e: e.store.outbox_counts())
+    counts = await service.db(lambda e: e.outbox.counts())
     assert counts == {"sent": 3}
 
 
@@ -130,7 +136,7 @@ async def test_temporary_failures_retry_with_backoff_then_deliver_once(service: 
     await asyncio.gather(task, return_exceptions=True)
     assert len(rec.of("sms")) == 1
     rows = await service.db(
-        lambda e: e.store.pending_messages(datetime.fromtimestamp(clock.now + 1, UTC))
+        lambda e: e.outbox.pending_messages(datetime.fromtimestamp(clock.now + 1, UTC))
     )
     assert rows == []
 
@@ -145,7 +151,7 @@ async def test_permanent_refusal_falls_back_to_email_at_once(service: Service) -
     assert rec.of("sms") == []
     emails = rec.of("email")
     assert len(emails) == 3  # page, inform, and the fallback of the refused SMS
-    counts = await service.db(lambda e: e.store.outbox_counts())
+    counts = await service.db(lambda e: e.outbox.counts())
     assert counts == {"sent": 3, "failed": 1}
 
 
@@ -167,7 +173,7 @@ async def test_waiting_sms_for_one_person_are_bundled(service: Service) -> None:
     sms = rec.of("sms")
     assert len(sms) == 1
     body = sms[0][2]
-    assert "4 pager messages" in body and "ACK ALL" in body
+    assert "4 pages" in body and "ACK ALL" in body
     for n in range(4):
         assert f"T-{n}" in body
 
@@ -213,51 +219,75 @@ async def test_rate_per_number_spaces_sends(service: Service) -> None:
     await run_relay(relay, seconds=0.3)
     assert len(rec.of("sms")) == 1
     rows = await service.db(
-        lambda e: e.store.pending_messages(datetime.fromtimestamp(clock.now + 5, UTC))
+        lambda e: e.outbox.pending_messages(datetime.fromtimestamp(clock.now + 5, UTC))
     )
     assert sorted({r.channel for r in rows}) == ["sms"]
 
 
-def test_bundle_body_lists_codes() -> None:
-    from pager.store.sqlite.store import OutboxRow
+def page_facts(i: int, customer: str | None = None) -> MessageFacts:
+    """The facts of a SEV1 page of ticket ``T-i`` with reply code ``i`` (for bundles)."""
+    return MessageFacts(
+        kind="page",
+        ticket_id=f"T-{i}",
+        severity=1,
+        customer=customer,
+        summary=None,
+        rung=1,
+        rung_name="",
+        code=str(i),
+        respond_by=None,
+        status_due=None,
+        breached=False,
+        owner=None,
+        recipient="Ana",
+    )
 
-    rows = [
-        OutboxRow(
-            i,
-            f"k{i}",
-            f"T-{i}",
-            "ana",
-            "sms",
-            "+1",
-            "page",
-            "",
-            f"body{i}",
-            f"SEV1 T-{i} ({i})",
-            "",
-            "pending",
-            0,
-            0.0,
-            0.0,
-            str(i),
+
+def test_bundle_body_lists_codes() -> None:
+    # The relay's bundles are the core's (render.sms_bundle): a line per page, its
+    # reply code first, then how to ack them all.
+    lines = render.sms_bundle([page_facts(1), page_facts(2)]).splitlines()
+    assert lines[0] == "2 pages:"
+    assert lines[1].startswith("1) ") and "SEV1 T-1" in lines[1]
+    assert lines[2].startswith("2) ") and "SEV1 T-2" in lines[2]
+    assert lines[3].endswith("ACK ALL for all")
+
+
+async def test_a_bundle_for_a_non_gsm7_customer_is_one_gsm7_segment(service: Service) -> None:
+    # The customer "Łódź" is not GSM-7: a bundle built from raw names would be UCS-2
+    # (70 characters a segment); the core's renderer transliterates it.
+    for n in (1, 2):
+        event = opened(f"T-{n}", NOW)
+        event = TicketEvent(
+            event.event_id,
+            event.ticket_id,
+            "opened",
+            NOW,
+            severity=1,
+            tier="premier",
+            customer="Łódź",
         )
-        for i in (1, 2)
-    ]
-    assert bundle_body(rows).splitlines() == [
-        "2 pager messages:",
-        "SEV1 T-1 (1)",
-        "SEV1 T-2 (2)",
-        "Reply a code to ack one, ACK ALL for all",
-    ]
+        await service.ingest(event, NOW, "")
+    rec = Recorder()
+    relay = Relay(
+        service, Senders(rec, rec, rec), settings(), Metrics(), clock=Clock(NOW.timestamp())
+    )
+    await run_relay(relay)
+    [(_, _, body)] = rec.of("sms")
+    assert body.startswith("2 pages:")
+    assert "Lodz" in body and "Łódź" not in body
+    assert is_gsm7(body)
+    assert sms_segments(body) == 1
 
 
 async def test_deadline_loop_fires_due_deadlines(service: Service) -> None:
     start = datetime.now(UTC) - timedelta(minutes=20)  # rung 1's 15 minutes are over
     await service.ingest(opened("T-1", start), start, "")
-    loop = DeadlineLoop(service, Metrics())
+    loop = DeadlineLoop(service, Metrics(), clock=SystemClock())
     task = asyncio.create_task(loop.run())
     for _ in range(50):
         await asyncio.sleep(0.05)
-        state = await service.db(lambda e: e.store.get_ticket("T-1"))
+        state = await service.db(lambda e: e.ticket("T-1"))
         if state is not None and state.rung == 2:
             break
     task.cancel()
@@ -276,7 +306,7 @@ async def test_deadline_loop_is_woken_by_a_new_earlier_deadline(service: Service
     loop.wake()
     for _ in range(40):
         await asyncio.sleep(0.05)
-        state = await service.db(lambda e: e.store.get_ticket("T-1"))
+        state = await service.db(lambda e: e.ticket("T-1"))
         if state is not None and state.rung >= 2:
             break
     task.cancel()
@@ -315,34 +345,13 @@ async def test_a_later_deadline_does_not_wake_the_sleeping_loop(service: Service
 
 def test_fit_bundle_keeps_every_bundle_within_twilio_limit() -> None:
     from pager.daemon.outbox.relay import MAX_SMS_BODY, fit_bundle
-    from pager.store.sqlite.store import OutboxRow
 
-    rows = [
-        OutboxRow(
-            i,
-            f"k{i}",
-            f"T-{i}",
-            "ana",
-            "sms",
-            "+1",
-            "page",
-            "",
-            "b",
-            f"SEV1 T-{i:05d} Acme ({i})",
-            "",
-            "pending",
-            0,
-            0.0,
-            0.0,
-            str(i),
-        )
-        for i in range(1, 400)
-    ]
-    first = fit_bundle(rows)
-    assert 10 < len(first) < len(rows)
-    assert len(bundle_body(first)) <= MAX_SMS_BODY
-    assert len(bundle_body(rows[: len(first) + 1])) > MAX_SMS_BODY
-    assert fit_bundle(rows[:1]) == rows[:1]
+    items = [page_facts(i, "Acme") for i in range(1, 400)]
+    first = fit_bundle(items)
+    assert 10 < first < len(items)
+    assert len(render.sms_bundle(items[:first])) <= MAX_SMS_BODY
+    assert len(render.sms_bundle(items[: first + 1])) > MAX_SMS_BODY
+    assert fit_bundle(items[:1]) == 1
 
 
 def test_spacing_allows_a_burst_at_high_rates_and_spaces_at_one_per_second() -> None:

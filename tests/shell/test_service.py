@@ -15,7 +15,7 @@ def heartbeat_job(n: int, *, fail: bool = False) -> Callable[[Engine], int]:
     """A job that writes one row (an inbound SID) and then, with ``fail``, raises."""
 
     def job(engine: Engine) -> int:
-        engine.store.message_seen(f"SM{n}")
+        engine.inbound_seen(f"SM{n}")
         if fail:
             raise RuntimeError(f"job {n} failed")
         return n
@@ -60,7 +60,7 @@ async def test_a_batch_without_failures_runs_each_job_once(service: Service) -> 
     def job(n: int) -> Callable[[Engine], int]:
         def run(engine: Engine) -> int:
             runs.append(n)
-            engine.store.message_seen(f"SM{n}")
+            engine.inbound_seen(f"SM{n}")
             return n
 
         return run
@@ -72,7 +72,7 @@ async def test_a_batch_without_failures_runs_each_job_once(service: Service) -> 
 
 async def test_a_store_error_fails_the_whole_batch(service: Service) -> None:
     def broken(engine: Engine) -> None:
-        engine.store.message_seen("SM-x")
+        engine.inbound_seen("SM-x")
         raise sqlite3.OperationalError("database or disk is full")
 
     results = await asyncio.gather(

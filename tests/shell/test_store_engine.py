@@ -185,7 +185,9 @@ def test_requeue_interrupted_sends(store: SqliteStore) -> None:
     with store.transaction():
         engine.ingest(ev("opened", "2026-11-20T02:00"), t("2026-11-20T02:00"))
         rows = store.pending_messages(t("2026-11-20T02:00"))
-        store.mark_sending([([r.id for r in rows], None)], 1_700_000_000.0)
+        store.mark_sending(
+            [([r.id for r in rows], None)], datetime.fromtimestamp(1_700_000_000.0, UTC)
+        )
     with store.transaction():
         assert store.requeue_interrupted() == len(rows)
     assert store.outbox_counts() == {"pending": len(rows)}
@@ -201,13 +203,15 @@ def test_interrupted_sms_are_the_claimed_sms_sends_with_their_digest(store: Sqli
         other = [r.id for r in rows if r.channel != "sms"]
         assert len(sms) == 2 and other
         # The two SMS went out as one bundle; the emails carry no digest.
-        store.mark_sending([(sms, "d1"), (other, None)], 1_700_000_000.5)
+        store.mark_sending(
+            [(sms, "d1"), (other, None)], datetime.fromtimestamp(1_700_000_000.5, UTC)
+        )
         [send] = store.interrupted_sms()
         assert send.ids == tuple(sms) and send.digest == "d1"
-        assert send.claimed_at == 1_700_000_000.5
+        assert send.claimed_at == datetime.fromtimestamp(1_700_000_000.5, UTC)
         assert {r.address for r in rows if r.channel == "sms"} == {send.address}
         # A row claimed without a digest (by an older pager) is only ever re-queued.
-        store.mark_sending([(sms, None)], 1_700_000_001.0)
+        store.mark_sending([(sms, None)], datetime.fromtimestamp(1_700_000_001.0, UTC))
         assert store.interrupted_sms() == []
         assert store.requeue_interrupted() == len(rows)
         assert store.interrupted_sms() == []

@@ -67,17 +67,17 @@ class Rig:
         return await self.post("/twilio/sms", {"From": sender, "Body": body, "MessageSid": sid})
 
     async def owner(self, ticket_id: str) -> str | None:
-        state = await self.service.db(lambda e: e.store.get_ticket(ticket_id))
+        state = await self.service.db(lambda e: e.ticket(ticket_id))
         assert state is not None
         return state.owner
 
     async def rung(self, ticket_id: str) -> int:
-        state = await self.service.db(lambda e: e.store.get_ticket(ticket_id))
+        state = await self.service.db(lambda e: e.ticket(ticket_id))
         assert state is not None
         return state.rung
 
     async def voice_token(self, ticket_id: str) -> str:
-        rows = await self.service.db(lambda e: e.store.pending_for("alice", "voice"))
+        rows = await self.service.db(lambda e: e.outbox.pending_for("alice", "voice"))
         tokens = [r.token for r in rows if r.ticket_id == ticket_id]
         assert tokens
         return tokens[0]
@@ -218,7 +218,7 @@ async def test_repeated_message_sid_is_answered_but_applied_once(rig: Rig) -> No
     assert again.status == 200
     assert message(await again.text()) == "Already handled."
     assert await rig.rung("T-1") == 2
-    audit = await rig.service.db(lambda e: e.store.audit("T-1"))
+    audit = await rig.service.db(lambda e: e.audit("T-1"))
     assert sum(1 for a in audit if a.action == "escalate") == 1
     assert rig.count("sms", "duplicate") == 1
 

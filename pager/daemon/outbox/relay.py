@@ -22,13 +22,15 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from pager.core.model import Settings
 from pager.daemon.burstlog import BurstLog
+from pager.daemon.clock import Clock
 from pager.daemon.engine import Engine
 from pager.daemon.metrics import Metrics
+from pager.daemon.outbox.bundle import MAX_SMS_BODY, fit_bundle, sms_bundle_text
 from pager.daemon.outbox.delivery import (
     Mailer,
     PermanentFailure,
@@ -40,7 +42,7 @@ from pager.daemon.outbox.delivery import (
 from pager.daemon.outbox.lanes import BEHIND_EVENTS, HOLD_POLL, Claim, Lanes
 from pager.daemon.outbox.limits import SlidingWindow, Spacing
 from pager.daemon.service import Service
-from pager.store.sqlite.store import InterruptedSms, OutboxRow, StoreError
+from pager.store.types import InterruptedSms, OutboxRow, StoreError
 
 log = logging.getLogger("pager.daemon.outbox.relay")
 T = TypeVar("T")
@@ -85,7 +87,14 @@ class Send:
     token: str
     attempts: int
     kinds: tuple[str, ...]
-    created_at: float
+    created_at: datetime
+    #: The tickets the send is about (several for a bundle), for log lines.
+    tickets: tuple[str, ...] = ()
+
+    @property
+    def about(self) -> str:
+        """``ticket=T-1`` or ``ticket=T-1,T-2`` (log lines name their tickets)."""
+        return "ticket=" + ",".join(self.tickets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +114,7 @@ class Relay:
         settings: Settings,
         metrics: Metrics,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Clock,
     ) -> None:
         self.service = service
         self.senders = senders
@@ -162,7 +171,7 @@ class Relay:
             if full:
                 continue  # more rows may be due than one claim takes
             # Everything due was taken: new rows wake the relay, deferred ones are due then.
-            delay = None if next_due is None else max(0.0, next_due - self.clock())
+            delay = None if next_due is None else max(0.0, seconds_until(next_due, self.clock()))
             await self._sleep(delay)
 
     async def _sleep(self, delay: float | None) -> None:
@@ -187,13 +196,13 @@ class Relay:
         provider does not know or could not be asked about within ``budget`` seconds) goes back
         to ``pending``: sent twice at worst (SPEC section 9), never lost.
         """
-        interrupted = await self.service.db(lambda e: e.store.interrupted_sms())
+        interrupted = await self.service.db(lambda e: e.outbox.interrupted_sms())
         found: list[tuple[InterruptedSms, str]] = []
         if interrupted:
             slots = asyncio.Semaphore(RECOVER_CONCURRENCY)
 
             async def look_up(send: InterruptedSms) -> None:
-                since = datetime.fromtimestamp(send.claimed_at - CLOCK_SKEW, UTC)
+                since = send.claimed_at - timedelta(seconds=CLOCK_SKEW)
                 async with slots:
                     try:
                         sid = await self.senders.sms.find_sms(send.address, send.digest, since)
@@ -207,12 +216,12 @@ class Relay:
                 async with asyncio.timeout(budget), asyncio.TaskGroup() as group:
                     for send in interrupted:
                         group.create_task(look_up(send))
-        now = datetime.fromtimestamp(self.clock(), UTC)
+        now = self.clock()
 
         def settle(engine: Engine) -> tuple[int, int]:
             for send, sid in found:
-                engine.store.mark_sent(send.ids, sid, now)
-            return sum(len(send.ids) for send, _ in found), engine.store.requeue_interrupted()
+                engine.outbox.mark_sent(send.ids, sid, now)
+            return sum(len(send.ids) for send, _ in found), engine.outbox.requeue_interrupted()
 
         recorded, requeued = await self.service.db(settle)
         if recorded:
@@ -229,24 +238,24 @@ class Relay:
 
     def _claim(
         self, engine: Engine, limits: list[Claim] | None = None
-    ) -> tuple[list[Send], float | None, bool]:
+    ) -> tuple[list[Send], datetime | None, bool]:
         """Sends for the due rows of each lane in ``limits`` (marked ``sending``, urgent
-        lane first), when the next row of a lane not full is due, and whether a lane's
-        claim was full (more rows may be due). ``limits``: :meth:`Lanes.limits` of now."""
+        lane first), when the next row of a lane not held back is due, and whether a
+        lane's claim was full (more rows may be due). ``limits``: :meth:`Lanes.limits`."""
         if limits is None:
             limits = self.lanes.limits()
-        store = engine.store
-        now = self.clock()
+        store = engine.outbox
+        claimed_at = self.clock()
+        # The rate limits keep their books in epoch seconds (pure arithmetic).
+        now = claimed_at.timestamp()
         rows: list[OutboxRow] = []
         full = False
-        next_due: float | None = None
         for claim in limits:
             due = store.pending_messages(
-                datetime.fromtimestamp(now - claim.lag, UTC), claim.limit, claim.lane.spec.channels
+                claimed_at - timedelta(seconds=claim.lag), claim.limit, claim.lane.spec.channels
             )
             rows.extend(due)
-            if self.lanes.claimed(claim.lane, len(due), claim.limit):
-                full = True
+            full = self.lanes.claimed(claim.lane, len(due), claim.limit) or full
         sends: list[Send] = []
         sms_by_person: dict[str, list[OutboxRow]] = {}
         calls: list[OutboxRow] = []
@@ -256,12 +265,12 @@ class Relay:
             elif row.channel == "voice":
                 calls.append(row)
             else:
-                sends.append(_send([row]))
+                sends.append(_send([row], row.body))
         ready: list[tuple[str, list[OutboxRow]]] = []
         for person, group in sms_by_person.items():
             at = max(self.sms_rate.earliest(now), self.sms_limit.earliest(person, now))
             if at > now:
-                store.defer([r.id for r in group], at)
+                store.defer([r.id for r in group], _instant(at))
                 continue
             self.sms_rate.take(now)
             self.sms_limit.take(person, now)
@@ -274,24 +283,28 @@ class Relay:
             # backoff keeps its own schedule.
             taken = {g.id for g in group}
             extra = [r for r in waiting[person] if r.id not in taken and r.attempts == 0]
-            sends.append(_send(fit_bundle(group + extra)))
+            bundled = group + extra
+            count, body = sms_bundle_text(engine, bundled)
+            sends.append(_send(bundled[:count], body))
         for row in calls:
             at = max(self.call_rate.earliest(now), self.call_limit.earliest(row.person, now))
             if at > now:
-                store.defer([row.id], at)
+                store.defer([row.id], _instant(at))
                 continue
             self.call_rate.take(now)
             self.call_limit.take(row.person, now)
-            sends.append(_send([row]))
+            sends.append(_send([row], row.body))
         # Urgent lane first (pages by phone start before the emails).
         sends.sort(key=lambda s: self.lanes.lanes.index(self.lanes.of(s.channel)))
         store.mark_sending(
-            [(s.ids, sms_digest(s.body) if s.channel == "sms" else None) for s in sends], now
+            [(s.ids, sms_digest(s.body) if s.channel == "sms" else None) for s in sends],
+            claimed_at,
         )
+        next_due: datetime | None = None
         if not full:
             dues = [store.next_message_due(c.lane.spec.channels) for c in limits if not c.lag]
             if any(c.lag for c in limits):  # held back: claim again soon, the hold may end
-                dues.append(now + HOLD_POLL)
+                dues.append(claimed_at + timedelta(seconds=HOLD_POLL))
             next_due = min((d for d in dues if d is not None), default=None)
         return sends, next_due, full
 
@@ -309,7 +322,9 @@ class Relay:
                 await self._retry(send, str(exc), exc.retry_after)
                 return
             except Exception as exc:  # a bug or an unexpected library error: retry
-                log.exception("sending %s to %s failed unexpectedly", send.channel, send.person)
+                log.exception(
+                    "%s sending %s to %s failed unexpectedly", send.about, send.channel, send.person
+                )
                 await self._retry(send, f"unexpected: {exc!r}", None)
                 return
             self.metrics.provider_latency.labels(send.channel).observe(
@@ -319,11 +334,14 @@ class Relay:
             if len(send.ids) > 1:
                 self.metrics.pages.labels(send.channel, "bundled").inc(len(send.ids))
             if send.channel == "sms" and "page" in send.kinds and send.attempts == 0:
-                self.metrics.event_to_first_page.observe(max(0.0, self.clock() - send.created_at))
-            now = datetime.fromtimestamp(self.clock(), UTC)
-            await self._record(lambda e: e.store.mark_sent(send.ids, provider_id, now))
+                self.metrics.event_to_first_page.observe(
+                    max(0.0, seconds_until(self.clock(), send.created_at))
+                )
+            now = self.clock()
+            await self._record(lambda e: e.outbox.mark_sent(send.ids, provider_id, now))
             self.sent_log.info(
-                "sent %s to %s (%s) ids=%s provider_id=%s",
+                "%s sent %s to %s (%s) ids=%s provider_id=%s",
+                send.about,
                 send.channel,
                 send.person,
                 ",".join(send.kinds),
@@ -370,24 +388,25 @@ class Relay:
         delay = backoff(attempt, retry_after)
         self.metrics.pages.labels(send.channel, "retry").inc(len(send.ids))
         log.warning(
-            "%s to %s failed (attempt %d), retrying in %.1fs: %s",
+            "%s %s to %s failed (attempt %d), retrying in %.1fs: %s",
+            send.about,
             send.channel,
             send.person,
             attempt,
             delay,
             error,
         )
-        not_before = self.clock() + delay
-        await self._record(lambda e: e.store.mark_retry(send.ids, not_before, error))
+        not_before = self.clock() + timedelta(seconds=delay)
+        await self._record(lambda e: e.outbox.mark_retry(send.ids, not_before, error))
         self._wake.set()
 
     async def _failed(self, send: Send, error: str) -> None:
         self.metrics.pages.labels(send.channel, "failed").inc(len(send.ids))
-        log.error("%s to %s failed for good: %s", send.channel, send.person, error)
-        now = datetime.fromtimestamp(self.clock(), UTC)
+        log.error("%s %s to %s failed for good: %s", send.about, send.channel, send.person, error)
+        now = self.clock()
 
         def record(engine: Engine) -> int:
-            engine.store.mark_failed(send.ids, error)
+            engine.outbox.mark_failed(send.ids, error)
             return sum(engine.fall_back(message_id, error, now) for message_id in send.ids)
 
         added = await self._record(record)
@@ -396,9 +415,17 @@ class Relay:
             self._wake.set()
 
 
-def _send(rows: list[OutboxRow]) -> Send:
+def seconds_until(later: datetime, now: datetime) -> float:
+    """``later - now`` in seconds (negative when ``later`` has passed)."""
+    return (later - now).total_seconds()
+
+
+def _instant(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def _send(rows: list[OutboxRow], body: str) -> Send:
     first = rows[0]
-    body = first.body if len(rows) == 1 else bundle_body(rows)
     return Send(
         ids=tuple(r.id for r in rows),
         key=first.key,
@@ -411,33 +438,8 @@ def _send(rows: list[OutboxRow]) -> Send:
         attempts=max(r.attempts for r in rows),
         kinds=tuple(sorted({r.kind for r in rows})),
         created_at=min(r.created_at for r in rows),
+        tickets=tuple(dict.fromkeys(r.ticket_id for r in rows)),
     )
 
 
-#: Twilio refuses a message body longer than this.
-MAX_SMS_BODY = 1600
-
-
-def fit_bundle(rows: list[OutboxRow]) -> list[OutboxRow]:
-    """The longest prefix of ``rows`` whose bundle fits one Twilio message body.
-
-    The rest stay pending and go out in the next bundle (the first row always goes).
-    """
-    taken = rows[:1]
-    for row in rows[1:]:
-        if len(bundle_body([*taken, row])) > MAX_SMS_BODY:
-            break
-        taken.append(row)
-    return taken
-
-
-def bundle_body(rows: list[OutboxRow]) -> str:
-    """Several waiting SMS for one person as one: each ticket with its code, ``ack all``."""
-    pages = [r for r in rows if r.code]
-    others = [r for r in rows if not r.code]
-    lines = [f"{len(rows)} pager messages:"]
-    lines.extend(r.bundle_line for r in pages)
-    lines.extend(r.body for r in others)
-    if pages:
-        lines.append("Reply a code to ack one, ACK ALL for all")
-    return "\n".join(lines)
+__all__ = ["MAX_SMS_BODY", "Relay", "Send", "Senders", "backoff", "fit_bundle"]

@@ -1,15 +1,23 @@
 """Ticket state <-> JSON, exactly (the store round-trips it; a property test checks).
 
-The stored form is a JSON array: a format number, then every field of
-:class:`TicketState` in declaration order. Instants are integer microseconds since the
-epoch (UTC), durations integer microseconds, nested frozen records lists in field order.
-A positional array without key names and integer instants is several times cheaper to
-write than an object of ISO strings, and writing a state is on the path of every event.
+The stored form is a JSON array: a format number, then the fields of
+:class:`TicketState` in the order :data:`STORED_LAYOUT` spells out. That order is the
+stored contract, independent of the dataclass's declaration order (reordering the
+dataclass changes nothing on disk). Instants are integer microseconds since the epoch
+(UTC), durations integer microseconds, nested records (:class:`Page`,
+:class:`PendingStep`) lists in the order written out below. A positional array without
+key names and integer instants is several times cheaper to write than an object of ISO
+strings, and writing a state is on the path of every event.
+
+**Adding a field** to TicketState: append its name to :data:`STORED_LAYOUT` (one line;
+never insert, reorder or remove). Older rows are shorter and take the new field's
+default; a row longer than this version knows (from a newer daemon) is refused as
+corrupt rather than guessed at. A field that leaves TicketState keeps its place in the
+layout (written as null, ignored when read). Importing this module fails while a field
+is missing from the layout.
 
 Rows written before format 2 (a JSON object keyed by field name, ISO 8601 instants,
-durations as float seconds) are still read. A shorter array than this version knows
-(written by an older daemon with fewer fields) takes the defaults for the missing
-fields; a longer one (from a newer daemon) is refused as corrupt rather than guessed at.
+durations as float seconds) are still read.
 """
 
 from __future__ import annotations
@@ -35,7 +43,53 @@ _DATETIME_FIELDS = frozenset(
     }
 )
 _TIMEDELTA_FIELDS = frozenset({"respond_left", "status_left"})
-_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(TicketState))
+#: The stored order of TicketState's fields (format 2). Append-only: see the module
+#: docstring. Positions 1.. of a stored array are these names, in this order.
+STORED_LAYOUT: tuple[str, ...] = (
+    "ticket_id",
+    "queue",
+    "tier",
+    "severity",
+    "opened_at",
+    "last_event_at",
+    "customer",
+    "summary",
+    "region",
+    "closed",
+    "rung",
+    "repeats",
+    "owner",
+    "owner_rotation",
+    "responded",
+    "breached",
+    "respond_by",
+    "respond_left",
+    "ack_deadline",
+    "first_page_at",
+    "status_due",
+    "status_left",
+    "remind_at",
+    "reminded",
+    "paused",
+    "shift_check_at",
+    "handoff_to",
+    "exhausted",
+    "seq",
+    "pages",
+    "steps",
+    "paged",
+)
+
+_DATACLASS_FIELDS = frozenset(f.name for f in dataclasses.fields(TicketState))
+_unstored = sorted(_DATACLASS_FIELDS - set(STORED_LAYOUT))
+if _unstored:  # a new field would silently not be stored: refuse to run
+    raise RuntimeError(
+        f"TicketState field(s) {_unstored} missing from STORED_LAYOUT in {__name__}: "
+        "append them at its end"
+    )
+if len(set(STORED_LAYOUT)) != len(STORED_LAYOUT):
+    raise RuntimeError(f"STORED_LAYOUT in {__name__} names a field twice")
+_FIELD_NAMES = STORED_LAYOUT
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 #: One encoder for every state (``json.dumps`` with options builds a new one per call).
@@ -75,7 +129,7 @@ def encode_state(state: TicketState) -> str:
     out: list[Any] = [FORMAT]
     append = out.append
     for name, kind in zip(_FIELD_NAMES, _KINDS, strict=True):
-        value = fields[name]
+        value = fields.get(name)  # None: a retired field keeps its place
         if value is None or kind == "plain":
             append(value)
         elif kind == "datetime":
@@ -83,8 +137,10 @@ def encode_state(state: TicketState) -> str:
         elif kind == "timedelta":
             append(value // _MICROSECOND)
         elif kind == "pages":
+            # Page stored as [person, rung, kind, at, rotation] (append-only too).
             append([[p.person, p.rung, p.kind, _us(p.at), p.rotation] for p in value])
         elif kind == "steps":
+            # PendingStep stored as [due, person, via, kind, rung].
             append([[_us(st.due), st.person, st.via, st.kind, st.rung] for st in value])
         else:  # paged
             append(list(value))
@@ -104,6 +160,8 @@ def decode_state(text: str) -> TicketState:
     kwargs: dict[str, Any] = {}
     try:
         for name, kind, value in zip(_FIELD_NAMES, _KINDS, values, strict=False):
+            if name not in _DATACLASS_FIELDS:
+                continue  # a retired field
             if value is None or kind == "plain":
                 kwargs[name] = value
             elif kind == "datetime":
@@ -111,16 +169,26 @@ def decode_state(text: str) -> TicketState:
             elif kind == "timedelta":
                 kwargs[name] = timedelta(microseconds=value)
             elif kind == "pages":
-                kwargs[name] = tuple(Page(p[0], p[1], p[2], _from_us(p[3]), p[4]) for p in value)
+                kwargs[name] = tuple(_page(p[0], p[1], p[2], _from_us(p[3]), p[4]) for p in value)
             elif kind == "steps":
                 kwargs[name] = tuple(
-                    PendingStep(_from_us(st[0]), st[1], st[2], st[3], st[4]) for st in value
+                    _step(_from_us(st[0]), st[1], st[2], st[3], st[4]) for st in value
                 )
             else:
                 kwargs[name] = tuple(value)
         return TicketState(**kwargs)
     except (TypeError, IndexError, OverflowError) as exc:
         raise ValueError(f"corrupt ticket state: {exc}") from None
+
+
+def _page(person: Any, rung: Any, kind: Any, at: datetime, rotation: Any) -> Page:
+    """A stored page's positions, by name (independent of Page's field order)."""
+    return Page(person=person, rung=rung, kind=kind, at=at, rotation=rotation)
+
+
+def _step(due: datetime, person: Any, via: Any, kind: Any, rung: Any) -> PendingStep:
+    """A stored pending step's positions, by name."""
+    return PendingStep(due=due, person=person, via=via, kind=kind, rung=rung)
 
 
 def _undt(value: str | None) -> datetime | None:
@@ -131,7 +199,7 @@ def _decode_legacy(raw: dict[str, Any]) -> TicketState:
     """A row of format 1: an object keyed by field name, ISO instants."""
     kwargs: dict[str, Any] = {}
     for name in _FIELD_NAMES:
-        if name not in raw:
+        if name not in raw or name not in _DATACLASS_FIELDS:
             continue
         value = raw[name]
         if name in _DATETIME_FIELDS:
@@ -139,10 +207,10 @@ def _decode_legacy(raw: dict[str, Any]) -> TicketState:
         elif name in _TIMEDELTA_FIELDS:
             value = None if value is None else timedelta(seconds=value)
         elif name == "pages":
-            value = tuple(Page(p[0], p[1], p[2], _required(_undt(p[3])), p[4]) for p in value)
+            value = tuple(_page(p[0], p[1], p[2], _required(_undt(p[3])), p[4]) for p in value)
         elif name == "steps":
             value = tuple(
-                PendingStep(_required(_undt(st[0])), st[1], st[2], st[3], st[4]) for st in value
+                _step(_required(_undt(st[0])), st[1], st[2], st[3], st[4]) for st in value
             )
         elif name == "paged":
             value = tuple(value)

@@ -92,6 +92,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN claimed_at REAL;
     ALTER TABLE outbox ADD COLUMN claim_digest TEXT;
     """,
+    # 4: a fallback row says so in a column (it used to be recognised by "/fb-" in its
+    # key, which every fallback key still contains: that is how old rows are marked).
+    """
+    ALTER TABLE outbox ADD COLUMN fallback INTEGER NOT NULL DEFAULT 0;
+    UPDATE outbox SET fallback = 1 WHERE key LIKE '%/fb-%';
+    """,
 )
 
 

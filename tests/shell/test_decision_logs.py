@@ -1,0 +1,105 @@
+"""Log lines about a ticket name it (``ticket=ID``), and acknowledgements and escalations
+are logged as decisions: who (or which timer), which ticket, why."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pager.daemon.engine import Engine
+from pager.daemon.metrics import Metrics
+from pager.daemon.outbox.delivery import PermanentFailure, TemporaryFailure
+from pager.daemon.outbox.relay import Relay, Senders
+from pager.daemon.service import Service
+from pager.store.interface import Store
+from pager.store.open import open_store
+from tests.core.factory import t
+from tests.shell.test_relay_timers import NOW, Clock, Recorder, opened, run_relay, settings
+from tests.shell.test_store_engine import P, ev
+
+#: The policy of this module's ``service`` fixture (tests/shell/conftest.py).
+POLICY = P
+DECISIONS = "pager.daemon.decisions"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = open_store(f"sqlite:{tmp_path / 'pager.db'}")
+    yield s
+    s.close()
+
+
+def lines(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == logger]
+
+
+def test_an_sms_acknowledgement_is_logged_with_who_which_ticket_and_why(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = Engine(store, P)
+    caplog.set_level(logging.INFO, logger=DECISIONS)
+    with store.transaction():
+        engine.ingest(ev("opened", "2026-11-20T02:00"), t("2026-11-20T02:00"))
+        engine.acknowledge("T-1", "cai", "sms", t("2026-11-20T02:01"))
+    assert lines(caplog, DECISIONS) == [
+        "ticket=T-1 acknowledged by cai via sms at rung 1: acknowledged via sms"
+    ]
+
+
+def test_a_cli_acknowledgement_and_a_refused_one_are_logged(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = Engine(store, P)
+    caplog.set_level(logging.INFO, logger=DECISIONS)
+    with store.transaction():
+        engine.ingest(ev("opened", "2026-11-20T02:00"), t("2026-11-20T02:00"))
+        engine.escalate("T-1", "nobody", "sms", t("2026-11-20T02:01"))
+        engine.acknowledge("T-1", "dee", "cli", t("2026-11-20T02:02"))
+        engine.acknowledge("T-1", "dee", "cli", t("2026-11-20T02:03"))
+    found = lines(caplog, DECISIONS)
+    assert found[0].startswith("ticket=T-1 escalation by nobody via sms refused: ")
+    assert found[1:] == [
+        "ticket=T-1 acknowledged by dee via cli at rung 1: acknowledged via cli",
+        "ticket=T-1 acknowledgement by dee via cli changed nothing: already theirs",
+    ]
+
+
+def test_escalations_by_a_person_and_by_the_timer_are_logged(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = Engine(store, P)
+    caplog.set_level(logging.INFO, logger=DECISIONS)
+    with store.transaction():
+        engine.ingest(ev("opened", "2026-11-20T02:00"), t("2026-11-20T02:00"))
+        engine.ingest(ev("opened", "2026-11-20T02:00", ticket="T-2"), t("2026-11-20T02:00"))
+        engine.escalate("T-2", "cai", "voice", t("2026-11-20T02:01"))
+        engine.fire("T-1", t("2026-11-20T02:15"))
+    assert lines(caplog, DECISIONS) == [
+        "ticket=T-2 escalated to rung 2 by cai via voice: escalation requested by cai via voice",
+        "ticket=T-1 escalated to rung 2 by the timer: rung 1 did not acknowledge in time",
+    ]
+
+
+async def test_send_retry_and_failure_lines_name_their_ticket(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    await service.ingest(opened("T-7", NOW), NOW, "")
+    rec = Recorder(
+        faults={
+            "email": [TemporaryFailure("busy"), PermanentFailure("no such mailbox")],
+        }
+    )
+    relay = Relay(
+        service, Senders(rec, rec, rec), settings(), Metrics(), clock=Clock(NOW.timestamp())
+    )
+    caplog.set_level(logging.INFO, logger="pager.daemon.outbox.relay")
+    await run_relay(relay)
+    found = lines(caplog, "pager.daemon.outbox.relay")
+    sent = [line for line in found if " sent " in line]
+    assert sent and all(line.startswith("ticket=T-7 sent ") for line in sent)
+    assert any(line.startswith("ticket=T-7 sent sms to ") for line in sent)
+    assert any(line.startswith("ticket=T-7 email to ") and "retrying" in line for line in found)
+    assert any(line.startswith("ticket=T-7 email to ") and "for good" in line for line in found)
