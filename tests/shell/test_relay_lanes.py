@@ -11,14 +11,19 @@ import asyncio
 import re
 import time
 from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
 
 from pager.adapters.smtp import SmtpMailer
 from pager.adapters.twilio import TwilioSender
 from pager.daemon.clock import SystemClock
 from pager.daemon.metrics import Metrics
+from pager.daemon.outbox import lanes
 from pager.daemon.outbox.lanes import MAIL
 from pager.daemon.outbox.relay import Relay, Senders
 from pager.daemon.service import Service
+from pager.store.sqlite.store import SqliteStore
 from testkit.fake_twilio import FakeTwilio, Fault
 from testkit.smtp_server import SmtpServer
 from tests.shell.test_relay_timers import P, opened, settings
@@ -125,3 +130,49 @@ async def test_emails_go_out_while_twilio_hangs(
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await mailer.close()
+
+
+class BehindService(Service):
+    """A service that reports a backlog of events (a burst) whatever its queue holds."""
+
+    @property
+    def queued(self) -> int:
+        return 10_000
+
+
+async def test_behind_emails_wait_at_most_the_hold_and_pages_not_at_all(
+    tmp_path: Path,
+    twilio_sender: TwilioSender,
+    fake_twilio: FakeTwilio,
+    smtp_server: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(lanes, "MAX_HOLD", 1.0)
+    service = BehindService(SqliteStore(tmp_path / "pager.db"), P)
+    await service.start()
+    mailer = SmtpMailer(
+        host=smtp_server.host, port=smtp_server.port, from_address="p@example.com", timeout=5.0
+    )
+    relay = Relay(
+        service, Senders(twilio_sender, twilio_sender, mailer), settings(), Metrics(), clock=CLOCK
+    )
+    task = asyncio.create_task(relay.run())
+    try:
+        now = datetime.now(UTC)
+        started = time.monotonic()
+        await service.ingest(opened("B-1", now), now, "")
+        relay.wake()
+        await fake_twilio.wait_for(1, kind="sms", timeout=5)
+        sms_after = time.monotonic() - started
+        mails = await smtp_server.wait_for(1, timeout=5)
+        mail_after = time.monotonic() - started
+        print(f"behind: SMS after {sms_after:.3f}s, email after {mail_after:.3f}s")
+        assert sms_after < 0.5  # the page does not wait
+        assert 1.0 <= mail_after < 2.0  # the email waits out the hold, and no longer
+        assert "B-1" in mails[0].subject
+    finally:
+        await relay.drain(grace=5)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await mailer.close()
+        await service.close()
