@@ -47,6 +47,7 @@ ORDER = (
     "timers",
     "alert_storm",
     "alert_storm_default",
+    "report",
 )
 
 

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "simulate": "replay events in virtual time and print the timeline",
     "timeline": "what happened to a ticket, from the store",
     "ack": "acknowledge a ticket from the command line",
+    "report": "SLA attainment and on-call load over a period, with charts",
 }
 
 DEFAULT_CONFIG_DIR = "/etc/pager"

@@ -85,6 +85,13 @@ CASES: list[tuple[list[str], int, str]] = [
     (["timeline", "-c", "{repo}"], 2, "required: ticket"),
     (["ack", "T-1", "-c", "{repo}"], 2, "required: --by"),
     (["ack", "T-1", "--by", "ana", "-c", "{work}/nowhere"], 1, "config directory not found"),
+    # report
+    (["report", "-c", "{repo}", "--to", "2026-11-30"], 2, "required: --from"),
+    (["report", "-c", "{repo}", "--from", "someday", "--to", "2026-11-30"], 2, "not a time"),
+    (["report", "-c", "{repo}", "--from", "2026-11-30", "--to", "2026-11-01"], 2, "after --from"),
+    (["report", "-c", "{repo}", *RANGE, "--tier", "diamond"], 2, "unknown tier 'diamond'"),
+    (["report", "-c", "{repo}", *RANGE, "--format", "pdf"], 2, "invalid choice"),
+    (["report", "-c", "{work}/nowhere", *RANGE], 1, "config directory not found"),
 ]
 
 

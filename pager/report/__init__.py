@@ -1,0 +1,1 @@
+"""The SLA and on-call load report (``pager report``): queries, figures, renderers, charts."""
