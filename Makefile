@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv mosquitto systemd-analyze test lint typecheck pytest demo bench chaos clean
+.PHONY: venv mosquitto systemd-analyze browser test lint typecheck pytest demo bench chaos clean
 
 venv: $(STAMP)
 
@@ -23,6 +23,11 @@ mosquitto:
 systemd-analyze:
 	@command -v systemd-analyze >/dev/null 2>&1 || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd; }
+# Debian's Chromium and its driver, for the status page's browser tests (tests/web);
+# selenium is pointed at both, so nothing is downloaded at test time.
+browser:
+	@{ test -x /usr/bin/chromium && test -x /usr/bin/chromedriver; } || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 lint: venv
 	$(BIN)/ruff check pager tests bench testkit scripts
@@ -31,7 +36,7 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-pytest: venv mosquitto systemd-analyze
+pytest: venv mosquitto systemd-analyze browser
 	$(BIN)/pytest
 
 test: lint typecheck pytest

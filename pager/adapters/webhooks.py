@@ -82,6 +82,8 @@ class WebhookServer:
         self._clock = clock
         self._max_body = max_body
         self._runner: web.AppRunner | None = None
+        #: More routes (the status page): each is called with the app before it starts.
+        self.mounts: list[Callable[[web.Application], None]] = []
 
     def update(self, *, signature: TwilioSignature, public_url: str) -> None:
         """Use a reloaded config's signature checker and public URL from the next request."""
@@ -97,6 +99,8 @@ class WebhookServer:
         app.router.add_post(f"/twilio/voice/status/{_TOKEN}", self._status, name="voice_status")
         app.router.add_get("/healthz", self._healthz, name="healthz")
         app.router.add_get("/metrics", self._metrics_page, name="metrics")
+        for mount in self.mounts:
+            mount(app)
         return app
 
     async def start(self, host: str, port: int) -> int:

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "timeline": "what happened to a ticket, from the store",
     "ack": "acknowledge a ticket from the command line",
     "report": "SLA attainment and on-call load over a period, with charts",
+    "test-page": "send a marked test page to a person and wait for their confirmation",
 }
 
 DEFAULT_CONFIG_DIR = "/etc/pager"
@@ -55,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )
     for name, help_text in COMMANDS.items():
-        module = importlib.import_module(f"pager.cli.{name}")
+        module = importlib.import_module(f"pager.cli.{name.replace('-', '_')}")
         cmd = sub.add_parser(name, help=help_text, description=help_text)
         cmd.add_argument(
             "-c",

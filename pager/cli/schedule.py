@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from pager.cli.common import TIME_HELP, CliError, add_time_argument, load_or_report
 from pager.cli.oncall import format_utc, person_label, table
@@ -136,6 +137,16 @@ def ical_feed(
     now: datetime,
 ) -> bytes:
     """A VCALENDAR with one VEVENT per shift that has a person; DTSTART/DTEND in UTC."""
+    calendar = new_calendar(f"On call: {rotation}")
+    for shift in shifts:
+        if shift.person is not None:
+            calendar.add_component(shift_event(resolver, config, rotation, shift, now))
+    data: bytes = calendar.to_ical()
+    return data
+
+
+def new_calendar(name: str) -> Any:
+    """An empty VCALENDAR named ``name`` (shared with the status page's feeds)."""
     # Imported here: every other command (simulate among them) would pay for it at start.
     import icalendar
 
@@ -143,27 +154,31 @@ def ical_feed(
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", f"On call: {rotation}")
-    for shift in shifts:
-        if shift.person is None:
-            continue
-        known = config.people.get(shift.person)
-        name = known.name if known is not None and known.name else shift.person
-        where = shift.region or shift.source.replace("_", " ")
-        event = icalendar.Event()
-        event.add("uid", shift_uid(rotation, shift))
-        event.add("dtstamp", now.astimezone(UTC))
-        event.add("dtstart", shift.start.astimezone(UTC))
-        event.add("dtend", shift.end.astimezone(UTC))
-        event.add("summary", f"On call: {name} ({where})")
-        event.add(
-            "description",
-            f"rotation {rotation}; person {shift.person}; region {shift.region or '-'}; "
-            f"source {shift.source}; local {local_span(resolver, rotation, shift)}",
-        )
-        calendar.add_component(event)
-    data: bytes = calendar.to_ical()
-    return data
+    calendar.add("x-wr-calname", name)
+    return calendar
+
+
+def shift_event(
+    resolver: RotationResolver, config: Config, rotation: str, shift: Shift, now: datetime
+) -> Any:
+    """The VEVENT of one shift with a person; its UID is :func:`shift_uid`."""
+    import icalendar
+
+    known = config.people.get(shift.person or "")
+    name = known.name if known is not None and known.name else shift.person
+    where = shift.region or shift.source.replace("_", " ")
+    event = icalendar.Event()
+    event.add("uid", shift_uid(rotation, shift))
+    event.add("dtstamp", now.astimezone(UTC))
+    event.add("dtstart", shift.start.astimezone(UTC))
+    event.add("dtend", shift.end.astimezone(UTC))
+    event.add("summary", f"On call: {name} ({where})")
+    event.add(
+        "description",
+        f"rotation {rotation}; person {shift.person}; region {shift.region or '-'}; "
+        f"source {shift.source}; local {local_span(resolver, rotation, shift)}",
+    )
+    return event
 
 
 def shift_uid(rotation: str, shift: Shift) -> str:

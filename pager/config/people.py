@@ -8,12 +8,13 @@ explicit ``notify`` step on a channel they cannot be reached by is an issue.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from pager.config import values
 from pager.config.fields import Fields
 from pager.config.refs import Ref
 from pager.config.yamltree import YNode, index, join
-from pager.core.model import DEFAULT_NOTIFY, Channel, NotifyStep, Person
+from pager.core.model import DEFAULT_NOTIFY, Channel, NotifyStep, Person, ShiftNotice
 
 CHANNELS: tuple[Channel, ...] = ("sms", "voice", "email")
 
@@ -69,7 +70,7 @@ def parse_people(root: YNode | None, f: Fields) -> PeopleFile:
 
 
 def _person(person_id: str, node: YNode, path: str, f: Fields) -> Person | None:
-    found = f.fields(node, path, ("name", "phone", "email", "notify"))
+    found = f.fields(node, path, ("name", "phone", "email", "notify", "notify_shift"))
     if found is None:
         return None
     ok = True
@@ -92,9 +93,34 @@ def _person(person_id: str, node: YNode, path: str, f: Fields) -> Person | None:
         explicit = _notify(found["notify"], join(path, "notify"), reachable, f)
         ok = ok and explicit is not None
         notify = explicit or notify
+    shift = None
+    if "notify_shift" in found:
+        shift = _notify_shift(found["notify_shift"], join(path, "notify_shift"), reachable, f)
+        ok = ok and shift is not None
     if not ok:
         return None
-    return Person(id=person_id, name=name, phone=phone, email=email, notify=notify)
+    return Person(
+        id=person_id, name=name, phone=phone, email=email, notify=notify, notify_shift=shift
+    )
+
+
+def _notify_shift(
+    node: YNode, path: str, reachable: dict[str, bool], f: Fields
+) -> ShiftNotice | None:
+    """``{via: sms|email, lead: DURATION}`` (lead optional, default 0: no reminder)."""
+    found = f.fields(node, path, ("via", "lead"), required=("via",))
+    if found is None or "via" not in found:
+        return None
+    options: tuple[Channel, ...] = ("sms", "email")
+    via = f.choice(found["via"], join(path, "via"), "via", options)
+    if via is not None and not reachable[via]:
+        contact = "email" if via == "email" else "phone"
+        f.report(found["via"], join(path, "via"), f"shift notices by {via} need a {contact}")
+        return None
+    lead = f.wall(found["lead"], join(path, "lead"), positive=False) if "lead" in found else None
+    if via is None or ("lead" in found and lead is None):
+        return None
+    return ShiftNotice(via, lead or timedelta(0))
 
 
 def _notify(

@@ -52,6 +52,7 @@ _TWILIO_SECONDARY = _Secret(
     "secondary_auth_token", "secondary_auth_token_file", "PAGER_TWILIO_SECONDARY_AUTH_TOKEN"
 )
 _SMTP_PASSWORD = _Secret("password", "password_file", "PAGER_SMTP_PASSWORD")
+_STATUS_AUTH = _Secret("status_auth", "status_auth_file", "PAGER_STATUS_AUTH")
 
 
 def parse_store(text: str, directory: Path) -> str:
@@ -234,7 +235,8 @@ class SettingsParser:
         )
 
     def _http(self, node: YNode | None) -> HttpSettings:
-        f = self._section(node, "http", ("listen", "public_url"), ())
+        allowed = ("listen", "public_url", "status_auth_file")
+        f = self._section(node, "http", allowed, (_STATUS_AUTH,))
         d = HttpSettings()
         host, port = d.listen_host, d.listen_port
         if "listen" in f:
@@ -253,6 +255,7 @@ class SettingsParser:
             listen_host=host,
             listen_port=port,
             public_url=self._url(f.get("public_url"), "http.public_url", d.public_url),
+            status_secret=self._secret(f, "http", _STATUS_AUTH, required=False),
         )
 
     def _limits(self, node: YNode | None) -> Limits:

@@ -130,6 +130,14 @@ class NotifyStep:
     after: timedelta
 
 
+@dataclass(frozen=True, slots=True)
+class ShiftNotice:
+    """Opt-in shift messages: at a shift's start, and ``lead`` before it (0: no reminder)."""
+
+    via: Channel
+    lead: timedelta = timedelta(0)
+
+
 DEFAULT_NOTIFY: tuple[NotifyStep, ...] = (
     NotifyStep("sms", timedelta(0)),
     NotifyStep("email", timedelta(0)),
@@ -144,6 +152,7 @@ class Person:
     phone: str | None = None
     email: str | None = None
     notify: tuple[NotifyStep, ...] = DEFAULT_NOTIFY
+    notify_shift: ShiftNotice | None = None
 
 
 # --- ladders -------------------------------------------------------------------------
@@ -241,6 +250,8 @@ class HttpSettings:
     listen_host: str = "127.0.0.1"
     listen_port: int = 8025
     public_url: str = "http://127.0.0.1:8025"
+    #: The status page's token/password (from ``status_auth_file``); None: page off.
+    status_secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

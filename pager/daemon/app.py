@@ -37,8 +37,10 @@ from pager.daemon.loop_errors import quiet_closed_socket_callbacks
 from pager.daemon.metrics import Metrics
 from pager.daemon.outbox.relay import Relay, Senders
 from pager.daemon.service import CommitInfo, Service
+from pager.daemon.shift_notices import ShiftNotices
 from pager.store.open import open_store
 from pager.store.types import StoreError
+from pager.web.site import StatusSite
 
 log = logging.getLogger("pager")
 
@@ -179,6 +181,8 @@ class Daemon:
             health=lambda: self._health(bridge, service),
             clock=self.clock,
         )
+        webhooks.mounts.append(StatusSite(service=service, clock=self.clock).mount)
+        self.shift_notices = ShiftNotices(service, clock=self.clock)
         self.service, self.relay, self.timers, self.bridge = service, relay, timers, bridge
         self.webhooks = webhooks
 
@@ -222,6 +226,7 @@ class Daemon:
                 group.create_task(self._reloader(), name="reloader"),
                 group.create_task(self._watchdog(), name="watchdog"),
                 group.create_task(self._gauges(service), name="gauges"),
+                group.create_task(self.shift_notices.run(), name="shift-notices"),
             ]
             if await bridge.wait_connected(BROKER_WAIT):
                 log.info("connected to the broker %s", broker_url)
@@ -343,6 +348,7 @@ class Daemon:
         self.metrics.reloads.labels("ok").inc()
         self.metrics.config_valid.set(1)
         self.timers.wake()
+        self.shift_notices.wake()
         self.notifier.ready()
         log.info("config reloaded")
         return True

@@ -164,6 +164,10 @@ class Engine:
         """``person``'s reply code for ``ticket_id`` while their page is open."""
         return self._store.code_for(person, ticket_id)
 
+    def message(self, message_id: int) -> OutboxRow | None:
+        """The outbox row ``message_id``, or None."""
+        return self._store.message(message_id)
+
     def voice_message(self, token: str) -> OutboxRow | None:
         """The outbox row of the call with ``token``."""
         return self._store.message_by_token(token)
@@ -188,6 +192,35 @@ class Engine:
     def data_version(self) -> int:
         """Changes when another process (``pager ack``) committed to the store."""
         return self._store.data_version()
+
+    def open_tickets(self) -> list[TicketState]:
+        """Every ticket that is not closed (the status page's first read)."""
+        return list(self._store.open_tickets())
+
+    def reader(self) -> Store | None:
+        """A second store object on the same data for reading off the store thread (the
+        caller closes it), or None when there is none (an in-memory store)."""
+        return self._store.reader()
+
+    # --- messages that are not a ladder decision (shift notices, test pages) --------------
+
+    def queue_message(self, msg: NewMessage, now: datetime) -> int | None:
+        """Write one outbox row outside a step; its id, or None when ``msg.key`` was
+        written before (the key makes it idempotent). The relay is woken after the commit."""
+        row = self._store.add_message(msg, now)
+        if row is not None:
+            self._changes.messages += 1
+        return row
+
+    def open_code(self, person: str, ticket_id: str) -> str:
+        """``person``'s reply code for ``ticket_id``, allocated when there is none yet."""
+        return self._store.code_for(person, ticket_id) or self._store.allocate_code(
+            person, ticket_id
+        )
+
+    def release_codes(self, ticket_id: str, persons: Sequence[str]) -> None:
+        """Free ``persons``' reply codes for ``ticket_id``."""
+        self._store.remove_codes(ticket_id, persons)
 
     # --- applying an outcome -------------------------------------------------------------
 

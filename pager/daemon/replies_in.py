@@ -21,6 +21,7 @@ from pager.core.messages import render
 from pager.core.messages.gsm7 import SINGLE_SEGMENT_SEPTETS, septets, to_gsm7
 from pager.core.model import Config
 from pager.core.replies import Ack, AckAll, Escalate, Help, Unknown, help_text, parse_reply
+from pager.daemon import test_pages
 from pager.daemon.engine import Engine, Result
 from pager.store.types import OutboxRow
 
@@ -98,6 +99,8 @@ def _sms_answer(engine: Engine, person: str, body: str, now: datetime) -> str:
         if found is None:
             return _fit(f"No open page {reply.code}.", _open_pages_list(codes))
         ticket_id = found
+    if verb == "ack" and test_pages.is_test(ticket_id):
+        return test_pages.acknowledge(engine, ticket_id, person, "sms", now)
     if verb == "ack":
         result = engine.acknowledge(ticket_id, person, "sms", now)
         return _ack_answer(ticket_id, person, result)
@@ -109,6 +112,12 @@ def _ack_all(engine: Engine, person: str, codes: dict[str, str], now: datetime) 
     if not codes:
         return NO_OPEN_PAGES
     tickets = [codes[code] for code in sorted(codes, key=_code_order)]
+    tests = [t for t in tickets if test_pages.is_test(t)]  # a test page: confirmed too
+    for ticket_id in tests:
+        test_pages.acknowledge(engine, ticket_id, person, "sms", now)
+    tickets = [t for t in tickets if not test_pages.is_test(t)]
+    if not tickets:
+        return test_pages.ACK_TEXT
     if len(tickets) == 1:
         result = engine.acknowledge(tickets[0], person, "sms", now)
         return _ack_answer(tickets[0], person, result)
@@ -238,6 +247,8 @@ def voice_gather(engine: Engine, token: str, digits: str, now: datetime, public_
     row = _voice_row(engine, token)
     if row is None:
         return _say(VOICE_INACTIVE)
+    if test_pages.is_test(row.ticket_id):
+        return test_pages.voice_gather(engine, row, digits, now)
     if not digits:
         return _say(VOICE_NO_KEY)
     ackable = row.kind in render.ACKABLE
@@ -315,6 +326,8 @@ def _answer(engine: Engine, token: str, public_url: str, *, prefix: str) -> str:
     row = _voice_row(engine, token)
     if row is None:
         return _say(VOICE_INACTIVE)
+    if test_pages.is_test(row.ticket_id):
+        return test_pages.voice_twiml(row, token, public_url)
     state = engine.ticket(row.ticket_id)
     inactive = _inactive_text(engine, row, state)
     if inactive is not None:

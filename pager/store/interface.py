@@ -63,6 +63,12 @@ class Store(Protocol):
         another process) has committed since the last call; equal numbers: no change."""
         ...
 
+    def reader(self) -> Store | None:
+        """A second, independent store object on the same data, for reading on another
+        thread without holding up this one (the caller closes it); None when no second
+        connection can see the data (an in-memory store)."""
+        ...
+
     # --- processed events and inbound messages -----------------------------------------
 
     def event_seen(self, event_id: str) -> bool:

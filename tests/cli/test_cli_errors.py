@@ -85,6 +85,11 @@ CASES: list[tuple[list[str], int, str]] = [
     (["timeline", "-c", "{repo}"], 2, "required: ticket"),
     (["ack", "T-1", "-c", "{repo}"], 2, "required: --by"),
     (["ack", "T-1", "--by", "ana", "-c", "{work}/nowhere"], 1, "config directory not found"),
+    # test-page
+    (["test-page", "ana", "-c", "{repo}", "--via", "fax"], 2, "invalid choice: 'fax'"),
+    (["test-page", "ana", "-c", "{repo}", "--timeout", "soon"], 2, "invalid duration 'soon'"),
+    (["test-page", "-c", "{repo}"], 2, "required: person"),
+    (["test-page", "ana", "-c", "{work}/nowhere"], 1, "config directory not found"),
     # report
     (["report", "-c", "{repo}", "--to", "2026-11-30"], 2, "required: --from"),
     (["report", "-c", "{repo}", "--from", "someday", "--to", "2026-11-30"], 2, "not a time"),

@@ -26,6 +26,11 @@ from pager.store.types import AuditEntry, InterruptedSms, NewMessage, OutboxRow,
 class SqliteStore(Connection, Tickets, Codes, Outbox, Audit):
     """One SQLite connection; see :class:`pager.store.interface.Store` for the contracts."""
 
+    def reader(self) -> SqliteStore | None:
+        if str(self.path) == ":memory:" or not self.path.exists():
+            return None
+        return SqliteStore(self.path)
+
 
 __all__ = [
     "MAX_CODE",
