@@ -90,8 +90,10 @@ class Lanes:
         The lanes after the first take only rows due :data:`MAX_HOLD` seconds ago or
         earlier while the daemon is ``behind`` (events queued for the store: a burst) or
         the urgent lane is draining a backlog (due pages and free slots to send them):
-        the pages and the events that may page someone get the event loop first, and an
-        email waits at most that long for them. An urgent lane with every slot taken
+        the pages and the events that may page someone get the event loop first. Past the
+        hold an email goes at its lane's pace (claimed as slots free up, each claim a
+        store job queued ahead of the events), so in a sustained overload emails queue in
+        the store and catch up after it. An urgent lane with every slot taken
         holds nothing back: a hung Twilio must not stop the email that is the page's
         other channel. A lane without a free slot is skipped and marked as having a
         backlog, so that :meth:`finish` wakes the relay for it.
