@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aiomqtt
 import yaml
@@ -272,6 +272,24 @@ def cpu_seconds(pid: int) -> float:
 
 # --- the fan-out config ----------------------------------------------------------------
 
+#: Notification rules of the fan-out people. ``sms``: SMS only (what the benchmark measured
+#: first: nothing else competes with the page); ``default``: what a manager writes and the
+#: worked example has (SMS and email at once, a voice call after 5 minutes); ``email``:
+#: email only (the SMTP path alone).
+RULES: dict[str, list[dict[str, str]]] = {
+    "sms": [{"via": "sms", "after": "0m"}],
+    "default": [
+        {"via": "sms", "after": "0m"},
+        {"via": "email", "after": "0m"},
+        {"via": "voice", "after": "5m"},
+    ],
+    "email": [{"via": "email", "after": "0m"}],
+}
+
+
+def uses_email(rules: str) -> bool:
+    return any(step["via"] == "email" for step in RULES[rules])
+
 
 def write_fanout_config(
     dest: Path,
@@ -282,10 +300,13 @@ def write_fanout_config(
     twilio_api_base: str,
     ack_within: str = "15m",
     settings: Mapping[str, Any] | None = None,
+    rules: str = "sms",
+    smtp_port: int = 25,
 ) -> Path:
     """A config in which an event with ``region: r000NN`` pages exactly ``p000NN``.
 
-    ``people`` people with a phone only and one notification step (SMS at once); one
+    ``people`` people with a phone and an email address, notified by :data:`RULES`
+    ``[rules]`` (by default one step, SMS at once; mail goes to 127.0.0.1:``smtp_port``); one
     rotation ``fanout`` with a region per person (no hours, so always covering); one
     ladder, tier ``bench`` severity 1: high urgency, 24x7, respond within a day, two
     rungs both paging the fan-out rotation. Tier ``quiet`` is low urgency on a calendar
@@ -297,7 +318,8 @@ def write_fanout_config(
         person_name(i): {
             "name": f"Bench Person {i}",
             "phone": f"+1555{i:07d}",
-            "notify": [{"via": "sms", "after": "0m"}],
+            "email": f"{person_name(i)}@bench.example",
+            "notify": RULES[rules],
         }
         for i in range(people)
     }
@@ -352,6 +374,7 @@ def write_fanout_config(
         mqtt_url=mqtt_url,
         http_port=http_port,
         twilio_api_base=twilio_api_base,
+        smtp_port=smtp_port,
         extra=extra,
         account_sid=ACCOUNT_SID,
         auth_token=AUTH_TOKEN,
@@ -394,37 +417,46 @@ class SinkRequest:
     status: int
 
 
-class TwilioSink:
-    """:class:`testkit.FakeTwilio` in a process of its own (``bench.bench_sink``).
+R = TypeVar("R")
 
-    Out of process so that its request handling neither steals the publisher's event
-    loop nor delays its own arrival stamps behind the publisher's work. The stamps are
-    ``time.monotonic()``, one clock for every process on the machine.
-    """
+
+@dataclass(frozen=True, slots=True)
+class SinkMail:
+    """One message the SMTP sink accepted (``at`` on ``time.monotonic()``); ``connections``:
+    SMTP connections the sink had accepted by then."""
+
+    at: float
+    to: str
+    subject: str
+    connections: int
+
+
+class _SinkProcess(Generic[R]):
+    """A sink server in a process of its own that appends what it receives to a JSON
+    lines file; :meth:`requests` reads what was flushed so far."""
+
+    module = ""
+    name = ""
 
     def __init__(self, workdir: Path) -> None:
-        self.out = workdir / "twilio-requests.jsonl"
-        self.log = workdir / "twilio-sink.log"
+        self.out = workdir / f"{self.name}-requests.jsonl"
+        self.log = workdir / f"{self.name}-sink.log"
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
         self._offset = 0
-        self._seen: list[SinkRequest] = []
+        self._seen: list[R] = []
+
+    def _args(self) -> list[str]:
+        return []
+
+    def _parse(self, raw: dict[str, Any]) -> R:
+        raise NotImplementedError
 
     def start(self) -> None:
         self.out.unlink(missing_ok=True)
         with self.log.open("w") as log:
             self.proc = subprocess.Popen(
-                [
-                    PYTHON,
-                    "-m",
-                    "bench.bench_sink",
-                    "--out",
-                    str(self.out),
-                    "--account-sid",
-                    ACCOUNT_SID,
-                    "--auth-token",
-                    AUTH_TOKEN,
-                ],
+                [PYTHON, "-m", self.module, "--out", str(self.out), *self._args()],
                 cwd=REPO,
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -435,14 +467,10 @@ class TwilioSink:
         line = self.proc.stdout.readline()
         if not line.startswith("PORT "):
             self.stop()
-            raise RuntimeError(f"twilio sink did not start: {line!r} {self.log.read_text()}")
+            raise RuntimeError(f"{self.name} sink did not start: {line!r} {self.log.read_text()}")
         self.port = int(line.split()[1])
 
-    @property
-    def api_base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def requests(self) -> list[SinkRequest]:
+    def requests(self) -> list[R]:
         """Every request flushed to the file so far (the sink flushes every 20 ms)."""
         if not self.out.exists():
             return list(self._seen)
@@ -453,10 +481,7 @@ class TwilioSink:
         if complete:
             self._offset += len(complete.encode()) + 1
             for line in complete.split("\n"):
-                raw = json.loads(line)
-                self._seen.append(
-                    SinkRequest(raw["at"], raw["kind"], raw["to"], raw["body"], raw["status"])
-                )
+                self._seen.append(self._parse(json.loads(line)))
         return list(self._seen)
 
     def stop(self) -> None:
@@ -474,12 +499,46 @@ class TwilioSink:
         if proc.stdout is not None:
             proc.stdout.close()
 
-    def __enter__(self) -> TwilioSink:
-        self.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+class TwilioSink(_SinkProcess[SinkRequest]):
+    """:class:`testkit.FakeTwilio` in a process of its own (``bench.bench_sink``).
+
+    Out of process so that its request handling neither steals the publisher's event
+    loop nor delays its own arrival stamps behind the publisher's work. The stamps are
+    ``time.monotonic()``, one clock for every process on the machine.
+    """
+
+    module = "bench.bench_sink"
+    name = "twilio"
+
+    def _args(self) -> list[str]:
+        return ["--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN]
+
+    def _parse(self, raw: dict[str, Any]) -> SinkRequest:
+        return SinkRequest(raw["at"], raw["kind"], raw["to"], raw["body"], raw["status"])
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class SmtpSink(_SinkProcess[SinkMail]):
+    """The aiosmtpd harness in a process of its own (``bench.bench_smtp_sink``)."""
+
+    module = "bench.bench_smtp_sink"
+    name = "smtp"
+
+    def _parse(self, raw: dict[str, Any]) -> SinkMail:
+        return SinkMail(raw["at"], raw["to"], raw["subject"], raw["connections"])
+
+
+def first_mails(mails: Sequence[SinkMail]) -> dict[str, float]:
+    """Ticket id -> arrival of the first email naming it in its subject."""
+    first: dict[str, float] = {}
+    for m in mails:
+        for ticket in TICKET_RE.findall(m.subject):
+            first.setdefault(ticket, m.at)
+    return first
 
 
 def first_arrivals(requests: Sequence[SinkRequest]) -> dict[str, float]:
@@ -654,6 +713,8 @@ class Stack:
     sink: TwilioSink
     config: Path
     daemon: DaemonProcess | None = None
+    #: The SMTP sink, when the people's rules send email.
+    smtp: SmtpSink | None = None
 
     @property
     def db(self) -> Path:
@@ -685,13 +746,18 @@ def stack(
     people: int,
     settings: Mapping[str, Any] | None = None,
     ack_within: str = "15m",
+    rules: str = "sms",
 ) -> Iterator[Stack]:
-    """Broker + sink + fan-out config; stops the daemon, sink and broker afterwards."""
+    """Broker + sink(s) + fan-out config with :data:`RULES` ``[rules]``; stops the
+    daemon, sinks and broker afterwards."""
     mosquitto = Mosquitto(work / "broker")
     mosquitto.start()
     sink = TwilioSink(work)
+    smtp = SmtpSink(work) if uses_email(rules) else None
     try:
         sink.start()
+        if smtp is not None:
+            smtp.start()
         config = write_fanout_config(
             work / "config",
             people=people,
@@ -700,8 +766,10 @@ def stack(
             twilio_api_base=sink.api_base,
             ack_within=ack_within,
             settings=settings,
+            rules=rules,
+            smtp_port=smtp.port if smtp is not None else 25,
         )
-        parts = Stack(work, mosquitto, sink, config)
+        parts = Stack(work, mosquitto, sink, config, smtp=smtp)
         try:
             yield parts
         finally:
@@ -709,6 +777,8 @@ def stack(
                 parts.stop_daemon()
     finally:
         sink.stop()
+        if smtp is not None:
+            smtp.stop()
         mosquitto.stop()
 
 

@@ -5,13 +5,18 @@ server behind it (e.g. :class:`~testkit.smtp_server.SmtpServer`) keeps its own.
 :meth:`TcpRelay.down` stops listening, so new connections are refused exactly as when
 the server process is gone; connections already open finish their conversation (cutting
 one mid-transfer would create the ambiguous "did it arrive?" case, which is a different
-test). :meth:`TcpRelay.up` listens again on the same port.
+test). ``down(cut=True)`` is the server process gone for a client that keeps its
+connections open (a pool of SMTP sessions): each connection open at that moment is closed
+the next time the client sends anything, before it reaches the server, so what the
+server already answered still reaches the client and nothing half-sent is delivered.
+:meth:`TcpRelay.up` listens again on the same port.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from testkit.mosquitto import free_port
 
@@ -27,6 +32,9 @@ class TcpRelay:
         self.port = port or free_port()
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
+        #: Connections opened before this generation are cut (``down(cut=True)``).
+        self._generation = 0
+        self._cut_below = 0
 
     @property
     def is_up(self) -> bool:
@@ -38,7 +46,10 @@ class TcpRelay:
                 self._serve, self.host, self.port, reuse_address=True
             )
 
-    async def down(self) -> None:
+    async def down(self, *, cut: bool = False) -> None:
+        if cut:
+            self._generation += 1
+            self._cut_below = self._generation
         if self._server is not None:
             server, self._server = self._server, None
             server.close()
@@ -61,17 +72,34 @@ class TcpRelay:
         task = asyncio.current_task()
         assert task is not None
         self._pipes.add(task)
+        born = self._generation
+
+        def cut() -> bool:
+            return born < self._cut_below
+
         try:
-            await asyncio.gather(_pump(reader, upstream_writer), _pump(upstream_reader, writer))
+            await asyncio.gather(
+                _pump(reader, upstream_writer, cut, (writer, upstream_writer)),
+                _pump(upstream_reader, writer),
+            )
         finally:
             self._pipes.discard(task)
             for w in (writer, upstream_writer):
                 w.close()
 
 
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pump(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    cut: Callable[[], bool] | None = None,
+    both: tuple[asyncio.StreamWriter, ...] = (),
+) -> None:
     try:
         while data := await reader.read(65536):
+            if cut is not None and cut():  # dropped: this never reaches the server
+                for w in both:
+                    w.close()
+                return
             writer.write(data)
             await writer.drain()
     except (ConnectionError, OSError):

@@ -7,7 +7,10 @@ Options: STARTTLS with a self-signed certificate for 127.0.0.1 (made once per pr
 the ``openssl`` command; :meth:`SmtpServer.client_tls_context` trusts it), AUTH
 PLAIN/LOGIN with one username/password (mail without it is refused with 530), and
 failures: :meth:`SmtpServer.fail_next` answers the next transactions with e.g. 451 or 550
-at MAIL, RCPT or DATA.
+at MAIL, RCPT or DATA; :meth:`SmtpServer.stall` holds every DATA until
+:meth:`SmtpServer.resume` (a relay that hangs); :meth:`SmtpServer.drop_connections` closes
+the open client connections while still listening (a relay dropping idle sessions).
+``connections_opened`` counts the connections accepted so far.
 """
 
 from __future__ import annotations
@@ -112,6 +115,9 @@ class SmtpServer:
         self._changed = asyncio.Condition()
         self._server: asyncio.Server | None = None
         self._connections: list[SMTP] = []
+        self.connections_opened = 0
+        self._flowing = asyncio.Event()
+        self._flowing.set()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -136,6 +142,7 @@ class SmtpServer:
                 loop=loop,
             )
             self._connections.append(connection)
+            self.connections_opened += 1
             return connection
 
         self._server = await loop.create_server(protocol, self.host, 0)
@@ -184,6 +191,24 @@ class SmtpServer:
         """Answer ``code`` at ``stage`` in each of the next ``count`` transactions."""
         text = message or ("4.3.0 Try again later" if code < 500 else "5.1.1 Mailbox unavailable")
         self._failures.extend([_Failure(stage, f"{code} {text}")] * count)
+
+    def stall(self) -> None:
+        """Hold every DATA (accepted mail included) until :meth:`resume`."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
+
+    async def drop_connections(self) -> int:
+        """Close every open client connection (the server keeps listening); how many."""
+        dropped = 0
+        for connection in self._connections:
+            transport = connection.transport
+            if transport is not None and not transport.is_closing():
+                transport.close()
+                dropped += 1
+        await asyncio.sleep(0)
+        return dropped
 
     async def wait_for(
         self,
@@ -236,6 +261,7 @@ class SmtpServer:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await self._flowing.wait()
         failed = self._take_failure("DATA")
         if failed:
             return failed

@@ -298,10 +298,11 @@ class Daemon:
             self.scratch.close()
 
     async def _close_senders(self, senders: Senders) -> None:
-        close = getattr(senders.sms, "close", None)
-        if close is not None:
-            with contextlib.suppress(Exception):
-                await close()
+        for sender in {id(s): s for s in (senders.sms, senders.email)}.values():
+            close = getattr(sender, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
 
     def _signature(self, config: Config) -> TwilioSignature:
         t = config.settings.twilio

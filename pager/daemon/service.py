@@ -66,6 +66,11 @@ class Service:
     def policy(self) -> Policy:
         return self.engine.policy
 
+    @property
+    def queued(self) -> int:
+        """Jobs (events, mostly) waiting for the store thread: how far behind it is."""
+        return len(self._queue)
+
     def swap_policy(self, policy: Policy) -> None:
         """Use ``policy`` from the next job on (config reload); atomic on the loop."""
         self.engine.policy = policy

@@ -148,13 +148,16 @@ class Store(Protocol):
         when a row with ``msg.key`` exists already (a replay)."""
         ...
 
-    def pending_messages(self, now: datetime, limit: int = 200) -> list[OutboxRow]:
+    def pending_messages(
+        self, now: datetime, limit: int = 200, channels: Sequence[str] = ()
+    ) -> list[OutboxRow]:
         """Up to ``limit`` ``pending`` rows due at ``now`` (``not_before <= now``),
-        ordered by ``not_before`` then id."""
+        ordered by ``not_before`` then id; only rows of ``channels`` unless it is empty."""
         ...
 
-    def next_message_due(self) -> datetime | None:
-        """The earliest ``not_before`` of a ``pending`` row, or None."""
+    def next_message_due(self, channels: Sequence[str] = ()) -> datetime | None:
+        """The earliest ``not_before`` of a ``pending`` row (of ``channels`` unless it is
+        empty), or None."""
         ...
 
     def pending_for(self, person: str, channel: str) -> list[OutboxRow]:

@@ -217,7 +217,7 @@ async def run_smtp_outage(
         )
         stamped_smtp.fail_next(refusals, code=451, stage="DATA")
         await asyncio.sleep(3.0)
-        await relay.down()
+        await relay.down(cut=True)  # the server gone: the daemon's open sessions too
         closed_at = time.monotonic()
         await asyncio.sleep(closed_for)
         await relay.up()

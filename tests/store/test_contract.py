@@ -237,6 +237,26 @@ def test_pending_messages_due_by_not_before_then_id(store: Store) -> None:
         assert [r.id for r in many["ana"]] == [late, a, b] and many["bo"] == []
 
 
+def test_pending_messages_and_next_due_of_some_channels_only(store: Store) -> None:
+    """A lane's claim (pager.daemon.outbox.lanes): rows of its channels, in due order,
+    however many rows of other channels are due before them."""
+    with store.transaction():
+        mails = [
+            store.add_message(message(f"m{i}", channel="email", address="a@x"), T0)
+            for i in range(5)
+        ]
+        call = store.add_message(message("c", channel="voice", not_before=at(2)), T0)
+        sms = store.add_message(message("s", not_before=at(1)), T0)
+        urgent = ("sms", "voice")
+        assert [r.id for r in store.pending_messages(at(5), 10, urgent)] == [sms, call]
+        assert [r.id for r in store.pending_messages(at(5), 1, urgent)] == [sms]
+        assert [r.id for r in store.pending_messages(at(5), 10, ("email",))] == mails
+        assert [r.id for r in store.pending_messages(at(5), 2)] == mails[:2]  # all channels
+        assert store.next_message_due(urgent) == at(1)
+        assert store.next_message_due(("email",)) == T0
+        assert store.next_message_due(("nothing",)) is None
+
+
 def test_claim_then_sent_retry_failed(store: Store) -> None:
     with store.transaction():
         sent, retried, failed = (store.add_message(message(k), T0) for k in ("s", "r", "f"))

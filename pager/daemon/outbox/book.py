@@ -18,9 +18,12 @@ class OutboxBook:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def pending_messages(self, now: datetime, limit: int = 200) -> list[OutboxRow]:
-        """Up to ``limit`` pending rows due at ``now``, earliest first."""
-        return self._store.pending_messages(now, limit)
+    def pending_messages(
+        self, now: datetime, limit: int = 200, channels: Sequence[str] = ()
+    ) -> list[OutboxRow]:
+        """Up to ``limit`` pending rows due at ``now``, earliest first (of ``channels``
+        unless empty: a lane's claim)."""
+        return self._store.pending_messages(now, limit, channels)
 
     def pending_for_many(self, persons: Sequence[str], channel: str) -> dict[str, list[OutboxRow]]:
         """Each person's pending rows on ``channel`` (due or not), oldest first."""
@@ -30,8 +33,8 @@ class OutboxBook:
         """``person``'s pending rows on ``channel`` (due or not), oldest first."""
         return self._store.pending_for(person, channel)
 
-    def next_message_due(self) -> datetime | None:
-        return self._store.next_message_due()
+    def next_message_due(self, channels: Sequence[str] = ()) -> datetime | None:
+        return self._store.next_message_due(channels)
 
     def defer(self, ids: Sequence[int], not_before: datetime) -> None:
         """Hold rows back (a rate limit) without counting an attempt."""

@@ -7,12 +7,16 @@ Row states: ``pending`` -> ``sending`` -> ``sent`` | ``pending`` again with a la
 by a dead process are settled at start-up (:meth:`Relay.recover`): an SMS the provider
 lists as accepted is recorded as sent, everything else is re-queued (the one duplicate
 window of SPEC section 9).
+
+Claims and sends in flight are per lane (:mod:`pager.daemon.outbox.lanes`): SMS and
+voice never wait behind email.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -35,6 +39,7 @@ from pager.daemon.outbox.delivery import (
     VoiceCaller,
     sms_digest,
 )
+from pager.daemon.outbox.lanes import BEHIND_EVENTS, HOLD_POLL, Claim, Lanes
 from pager.daemon.outbox.limits import SlidingWindow, Spacing
 from pager.daemon.service import Service
 from pager.store.types import InterruptedSms, OutboxRow, StoreError
@@ -45,10 +50,6 @@ T = TypeVar("T")
 MAX_ATTEMPTS = 6
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 300.0
-#: How many sends may be in flight at once.
-CONCURRENCY = 64
-#: Outbox rows one claim looks at.
-CLAIM_LIMIT = 200
 #: How long start-up may spend asking the provider about interrupted sends, in all.
 RECOVER_TIMEOUT = 10.0
 #: Provider lookups at once during start-up.
@@ -127,7 +128,8 @@ class Relay:
         self.call_limit = SlidingWindow(settings.limits.calls_per_person)
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
-        self._slots = asyncio.Semaphore(CONCURRENCY)
+        #: Sends in flight per channel group (pager.daemon.outbox.lanes).
+        self.lanes = Lanes(self.wake)
         self._stopping = False
         #: One line per provider request, except in a storm (see :mod:`pager.daemon.burstlog`).
         self.sent_log = BurstLog(log, "sends")
@@ -147,15 +149,22 @@ class Relay:
         """Until cancelled or :meth:`drain`: send what is due, sleep until the next row."""
         while not self._stopping:
             self._wake.clear()
+            limits = self.lanes.limits(behind=self.service.queued >= BEHIND_EVENTS)
+            if not limits:  # every lane busy: a finishing send wakes the relay
+                await self._sleep(None)
+                continue
             try:
                 # Urgent: a page already decided goes out before more events are read.
-                sends, next_due, full = await self.service.db(self._claim, urgent=True)
+                sends, next_due, full = await self.service.db(
+                    functools.partial(self._claim, limits=limits), urgent=True
+                )
             except Exception as exc:
                 log.error("outbox claim failed: %s", exc)
                 await self._sleep(1.0)
                 continue
             for send in sends:
-                await self._slots.acquire()
+                # Claimed within the lane's free slots: starts now, waits for nothing.
+                self.lanes.start(send.channel)
                 task = asyncio.create_task(self._deliver(send))
                 self._inflight.add(task)
                 task.add_done_callback(self._inflight.discard)
@@ -227,14 +236,26 @@ class Relay:
 
     # --- claiming (store thread) ---------------------------------------------------------
 
-    def _claim(self, engine: Engine) -> tuple[list[Send], datetime | None, bool]:
-        """Sends for the due rows (marked ``sending``), when the next row is due, and
-        whether the claim was full (more rows may be due)."""
+    def _claim(
+        self, engine: Engine, limits: list[Claim] | None = None
+    ) -> tuple[list[Send], datetime | None, bool]:
+        """Sends for the due rows of each lane in ``limits`` (marked ``sending``, urgent
+        lane first), when the next row of a lane not held back is due, and whether a
+        lane's claim was full (more rows may be due). ``limits``: :meth:`Lanes.limits`."""
+        if limits is None:
+            limits = self.lanes.limits()
         store = engine.outbox
         claimed_at = self.clock()
         # The rate limits keep their books in epoch seconds (pure arithmetic).
         now = claimed_at.timestamp()
-        rows = store.pending_messages(claimed_at, CLAIM_LIMIT)
+        rows: list[OutboxRow] = []
+        full = False
+        for claim in limits:
+            due = store.pending_messages(
+                claimed_at - timedelta(seconds=claim.lag), claim.limit, claim.lane.spec.channels
+            )
+            rows.extend(due)
+            full = self.lanes.claimed(claim.lane, len(due), claim.limit) or full
         sends: list[Send] = []
         sms_by_person: dict[str, list[OutboxRow]] = {}
         calls: list[OutboxRow] = []
@@ -273,11 +294,19 @@ class Relay:
             self.call_rate.take(now)
             self.call_limit.take(row.person, now)
             sends.append(_send([row], row.body))
+        # Urgent lane first (pages by phone start before the emails).
+        sends.sort(key=lambda s: self.lanes.lanes.index(self.lanes.of(s.channel)))
         store.mark_sending(
             [(s.ids, sms_digest(s.body) if s.channel == "sms" else None) for s in sends],
             claimed_at,
         )
-        return sends, store.next_message_due(), len(rows) >= CLAIM_LIMIT
+        next_due: datetime | None = None
+        if not full:
+            dues = [store.next_message_due(c.lane.spec.channels) for c in limits if not c.lag]
+            if any(c.lag for c in limits):  # held back: claim again soon, the hold may end
+                dues.append(claimed_at + timedelta(seconds=HOLD_POLL))
+            next_due = min((d for d in dues if d is not None), default=None)
+        return sends, next_due, full
 
     # --- delivering (event loop) ---------------------------------------------------------
 
@@ -320,7 +349,7 @@ class Relay:
                 provider_id,
             )
         finally:
-            self._slots.release()
+            self.lanes.finish(send.channel)
 
     async def _record(self, fn: Callable[[Engine], T]) -> T:
         """Write a send's outcome, retrying while the store is unavailable.

@@ -79,17 +79,21 @@ class Outbox:
         )
         return cur.lastrowid if cur.rowcount else None
 
-    def pending_messages(self, now: datetime, limit: int = 200) -> list[OutboxRow]:
+    def pending_messages(
+        self, now: datetime, limit: int = 200, channels: Sequence[str] = ()
+    ) -> list[OutboxRow]:
+        only, params = _channel_filter(channels)
         rows = self.db.execute(
             f"SELECT {_COLUMNS} FROM outbox WHERE state = '{PENDING}' AND not_before <= ?"
-            " ORDER BY not_before, id LIMIT ?",
-            (ts(now), limit),
+            f"{only} ORDER BY not_before, id LIMIT ?",
+            (ts(now), *params, limit),
         ).fetchall()
         return [_row(r) for r in rows]
 
-    def next_message_due(self) -> datetime | None:
+    def next_message_due(self, channels: Sequence[str] = ()) -> datetime | None:
+        only, params = _channel_filter(channels)
         row = self.db.execute(
-            f"SELECT MIN(not_before) FROM outbox WHERE state = '{PENDING}'"
+            f"SELECT MIN(not_before) FROM outbox WHERE state = '{PENDING}'{only}", params
         ).fetchone()
         return None if row[0] is None else from_ts(row[0])
 
@@ -206,3 +210,10 @@ class Outbox:
     def outbox_counts(self) -> dict[OutboxState, int]:
         rows = self.db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall()
         return {OutboxState(state): int(n) for state, n in rows}
+
+
+def _channel_filter(channels: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """An ``AND channel IN (...)`` clause and its parameters (nothing for no channels)."""
+    if not channels:
+        return "", ()
+    return f" AND channel IN ({','.join('?' * len(channels))})", tuple(channels)
