@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from pager.core.ladder.machine import TicketState
+from pager.core.ladder import TicketState
 from pager.store.postgres.connection import build_conninfo, redact
 from pager.store.postgres.listen import Listener
 from pager.store.postgres.migrations import MIGRATIONS

@@ -107,17 +107,21 @@ class Outbox(Connection):
         ).fetchone()
         return None if row is None else int(row[0])
 
-    def pending_messages(self, now: datetime, limit: int = 200) -> list[OutboxRow]:
-        """Due ``pending`` rows, locked for this transaction; empty unless this node is
-        the sending node (module docstring)."""
+    def pending_messages(
+        self, now: datetime, limit: int = 200, channels: Sequence[str] = ()
+    ) -> list[OutboxRow]:
+        """Due ``pending`` rows (of ``channels`` when given), locked for this transaction;
+        empty unless this node is the sending node (module docstring)."""
         if not self.is_sender:
             return []
+        only = " AND channel = ANY(%s)" if channels else ""
+        params: tuple[object, ...] = (list(channels),) if channels else ()
         # The role is checked on the server too: a session that lost it unnoticed (its
         # connection was replaced under it) must not send beside the real sending node.
         rows = self.db.execute(
             f"SELECT {_COLUMNS} FROM outbox WHERE state = '{PENDING}' AND not_before <= %s"
-            f" AND {_HOLDS_ROLE} ORDER BY not_before, id LIMIT %s FOR UPDATE SKIP LOCKED",
-            (now, limit),
+            f"{only} AND {_HOLDS_ROLE} ORDER BY not_before, id LIMIT %s FOR UPDATE SKIP LOCKED",
+            (now, *params, limit),
         ).fetchall()
         if not rows and not self._holds_role():
             self.is_sender = False
@@ -127,13 +131,15 @@ class Outbox(Connection):
         row = self.db.execute(f"SELECT {_HOLDS_ROLE}").fetchone()
         return bool(row and row[0])
 
-    def next_message_due(self) -> datetime | None:
-        """The earliest due ``pending`` row; None unless this node sends (the others'
-        relays sleep until woken)."""
+    def next_message_due(self, channels: Sequence[str] = ()) -> datetime | None:
+        """The earliest due ``pending`` row (of ``channels`` when given); None unless this
+        node sends (the others' relays sleep until woken)."""
         if not self.is_sender:
             return None
+        only = " AND channel = ANY(%s)" if channels else ""
+        params: tuple[object, ...] = (list(channels),) if channels else ()
         row = self.db.execute(
-            f"SELECT min(not_before) FROM outbox WHERE state = '{PENDING}'"
+            f"SELECT min(not_before) FROM outbox WHERE state = '{PENDING}'{only}", params
         ).fetchone()
         return None if row is None or row[0] is None else row[0]
 

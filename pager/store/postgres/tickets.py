@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from pager.core.ladder.machine import TicketState
+from pager.core.ladder import TicketState
 from pager.store.postgres.connection import Connection
 from pager.store.sqlite.codec import decode_state, encode_state
 
