@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from pager.core.ladder.state import state_fields
 from pager.store.sqlite.codec import decode_state
 from testkit.daemon import DaemonProcess, write_settings
 from testkit.fake_twilio import FakeTwilio, TwilioRequest
@@ -59,7 +60,7 @@ class Cluster:
     def ticket_state(self, ticket: str) -> dict[str, Any]:
         rows = self.query("SELECT state FROM tickets WHERE ticket_id = %s", ticket)
         assert rows, f"no ticket {ticket} in the database"
-        return dict(decode_state(rows[0][0]).__dict__)
+        return state_fields(decode_state(rows[0][0]))
 
     async def publish(self, payload: dict[str, Any]) -> None:
         await publish(self.broker, payload)

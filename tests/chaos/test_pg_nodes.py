@@ -8,7 +8,7 @@ in turn several times and restarts PostgreSQL itself under the load. Afterwards:
 
 * no event lost: every event the broker acknowledged to the desk is in ``events``, once;
 * every deadline fired once: each ticket's audit has exactly one page decision per rung
-  person (ana, bob, carol, dave) and one "ladder exhausted";
+  person (ana, bob, carol, dave) and one "paging stopped" note;
 * every page went out: each (ticket, person) is in some accepted SMS;
 * duplicates only for sends in flight at a failure: a (ticket, person) sent twice had
   its first copy accepted in the few seconds before a kill, or while the database was
@@ -127,7 +127,7 @@ def reconcile(cluster: Cluster, storm: Storm) -> list[str]:
         info = json.loads(detail)
         if action == "page" and info.get("via") == "sms":
             decisions[(ticket, info["to"])] += 1
-        if action == "note" and "ladder exhausted" in info.get("detail", ""):
+        if action == "note" and "paging stopped" in info.get("detail", ""):
             exhausted[ticket] += 1
     for ticket in storm.tickets:
         for person in PEOPLE:
@@ -136,7 +136,7 @@ def reconcile(cluster: Cluster, storm: Storm) -> list[str]:
                     f"{ticket}: {decisions[(ticket, person)]} page decisions for {person}"
                 )
         if exhausted[ticket] != 1:
-            problems.append(f"{ticket}: ladder exhausted {exhausted[ticket]} times")
+            problems.append(f"{ticket}: paging stopped {exhausted[ticket]} times")
     sent: dict[tuple[str, str], list[float]] = {}
     for person in PEOPLE:
         for sms in cluster.sms_to(person):
@@ -165,7 +165,7 @@ async def wait_settled(cluster: Cluster, storm: Storm, *, within: float) -> None
     def done() -> bool:
         rows = cluster.query(
             "SELECT count(*) FROM audit WHERE action = 'note'"
-            " AND detail LIKE '%%ladder exhausted%%' AND ticket_id = ANY(%s)",
+            " AND detail LIKE '%%paging stopped%%' AND ticket_id = ANY(%s)",
             storm.tickets,
         )
         pending = cluster.query(
