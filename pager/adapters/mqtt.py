@@ -1,5 +1,9 @@
 """The MQTT edge: one durable connection to the broker, for ticket events and publishes.
 
+Why one module over 400 lines: :class:`MqttBridge` is one class whose methods share the
+reconnect loop's state (the client of the current connection, the connected event, the
+dead-letter queue, manual acknowledgement order).
+
 :class:`MqttBridge` keeps a persistent session (fixed client id, ``clean_session=False``)
 subscribed to ``mqtt.events_topic`` at QoS 1, hands each message to ``on_message`` one at
 a time, and reconnects by itself (aiomqtt does not) with exponential backoff and jitter.

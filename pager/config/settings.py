@@ -1,5 +1,9 @@
 """``pager.yaml`` -> :class:`~pager.core.model.Settings`, secrets included.
 
+Why one module over 400 lines: :class:`SettingsParser` is one class whose per-section
+methods share its issue reporter, config directory and environment (for secrets), and
+the value parsers they all use.
+
 Secrets (Twilio auth tokens, SMTP and MQTT passwords) come from the environment variable
 when it is set and non-empty, else from the ``*_file`` named in the config (relative to
 the config directory; ``${VAR}`` in the path is expanded from the environment, e.g.

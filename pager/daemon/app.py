@@ -1,5 +1,10 @@
 """The composition root: the only module that knows every concrete class.
 
+Why one module over 400 lines: it is the composition root, the only place that names
+the concrete adapters, and :class:`Daemon`'s methods share the running daemon's state
+(config, store, clock, metrics, the stop and reload events); splitting it would spread
+that knowledge over several modules.
+
 ``Daemon(config_dir, dry_run=...).run()`` builds the store, engine, relay, deadline loop,
 MQTT bridge and webhook server from the config, runs them in one TaskGroup, and handles
 signals: SIGHUP (and a changed file in the config directory) reloads, SIGTERM/SIGINT

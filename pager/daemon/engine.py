@@ -1,5 +1,9 @@
 """The engine: inputs -> pure core -> one store transaction.
 
+Why one module over 400 lines: :class:`Engine` is one class whose public methods and
+write steps share one transaction's buffers (audit entries, reply codes opened by the
+step, the changes the service takes after the commit).
+
 Each public method takes ``now`` and runs one input through
 :func:`pager.core.ladder.step`, then writes, in the caller's transaction, everything the
 step decided: the new state and its next deadline, outbox rows for the notifications

@@ -1,5 +1,9 @@
 """From the stored audit to the report's figures.
 
+Why one module over 400 lines: one walk over the audit (:class:`_Walk`) feeds every
+table of the report, and the table builders read its private per-ticket and per-person
+accumulators; the period semantics below apply to all of them.
+
 Period semantics (README "SLA and on-call load report"):
 
 * **Tickets** are attributed by their opening instant: the SLA rows count the tickets

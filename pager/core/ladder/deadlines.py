@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pager.core.ladder.state import StateView, TicketState
 
 if TYPE_CHECKING:
-    from pager.core.ladder.machine import Machine
+    from pager.core.ladder.firing import Firing
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,7 @@ class Deadline:
     priority: int
     guard: Callable[[StateView], bool]
     due: Callable[[StateView], datetime | None]
-    fire: Callable[[Machine], None]
+    fire: Callable[[Firing], None]
 
 
 def _always(s: StateView) -> bool:

@@ -1,5 +1,9 @@
 """Message text: SMS bodies, bundles, email subjects and bodies, voice scripts.
 
+Why one module over 400 lines: the channels' wordings (SMS, bundle, email, voice) share
+private time, shortening and subject-line helpers, and keeping them side by side is how
+their texts stay consistent with each other.
+
 Pure functions of :class:`MessageFacts`. Times in SMS and voice are UTC wall times
 ``HH:MMZ`` (pages are about the next hours; the email body carries full dates). Seconds
 are dropped, never rounded up, so a shown deadline is never later than the real one.

@@ -1,5 +1,9 @@
 """The outbox relay: claim due rows, respect limits, bundle, send, retry, fall back.
 
+Why one module over 400 lines: :class:`Relay` is one class whose claim, send, retry and
+fallback steps share its rate limits, lanes and sends in flight (limits, lanes and
+backoff already live in their own modules).
+
 Row states: ``pending`` -> ``sending`` -> ``sent`` | ``pending`` again with a later
 ``not_before`` (temporary failure: exponential backoff with jitter) | ``failed``
 (permanent refusal or retries exhausted: the person's other channels get the message).

@@ -1,0 +1,48 @@
+"""The iCalendar feeds of rotations and people, each behind its own token."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from pager.cli.schedule import new_calendar, shift_event
+from pager.web import auth, views
+from pager.web.base import FEED_AFTER, FEED_BEFORE, _ics
+from pager.web.report_pages import ReportPages
+
+
+class Feeds(ReportPages):
+    """``/calendar/rotation/{name}.ics`` and ``/calendar/person/{name}.ics``."""
+
+    # --- calendar feeds -----------------------------------------------------------------
+
+    def _feed_guard(self, request: web.Request, kind: str) -> str:
+        name = request.match_info["name"]
+        if not auth.feed_ok(self._secret(), kind, name, request.query.get("token")):
+            raise web.HTTPUnauthorized(text="a valid token is required\n")
+        return name
+
+    async def _feed_rotation(self, request: web.Request) -> web.Response:
+        name = self._feed_guard(request, "rotation")
+        config, resolver = self._current()
+        if name not in config.rotations:
+            raise web.HTTPNotFound(text="unknown rotation\n")
+        now = self._clock()
+        calendar = new_calendar(f"On call: {name}")
+        for shift in resolver.shifts(name, now - FEED_BEFORE, now + FEED_AFTER):
+            if shift.person is not None:
+                calendar.add_component(shift_event(resolver, config, name, shift, now))
+        return _ics(calendar.to_ical())
+
+    async def _feed_person(self, request: web.Request) -> web.Response:
+        person = self._feed_guard(request, "person")
+        config, resolver = self._current()
+        if person not in config.people:
+            raise web.HTTPNotFound(text="unknown person\n")
+        now = self._clock()
+        calendar = new_calendar(f"On call: {views.person_name(config, person)}")
+        for rotation in config.rotations:
+            for shift in resolver.shifts(rotation, now - FEED_BEFORE, now + FEED_AFTER):
+                # An after_hours shift is the after_hours rotation's own shift too.
+                if shift.person == person and shift.source != "after_hours":
+                    calendar.add_component(shift_event(resolver, config, rotation, shift, now))
+        return _ics(calendar.to_ical())
