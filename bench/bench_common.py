@@ -406,6 +406,46 @@ def fanout_event(
 # --- processes -------------------------------------------------------------------------
 
 
+# --- sink processes -------------------------------------------------------------------------
+
+#: How often a sink process appends what it received to its JSON-lines file (seconds).
+SINK_FLUSH_EVERY = 0.02
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set on SIGTERM or SIGINT (call inside the running loop)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def append_until_stopped(
+    out: Path, stop: asyncio.Event, take: Callable[[], Sequence[Mapping[str, Any]]]
+) -> None:
+    """Append ``take()``'s lines to ``out`` as JSON every :data:`SINK_FLUSH_EVERY` seconds.
+
+    Returns once ``stop`` is set, after one last round (so nothing received before the
+    signal is lost).
+    """
+    with out.open("a") as handle:
+        while True:
+            stopping = stop.is_set()
+            fresh = take()
+            for line in fresh:
+                handle.write(json.dumps(line) + "\n")
+            if fresh:
+                handle.flush()
+            if stopping:
+                return
+            try:
+                async with asyncio.timeout(SINK_FLUSH_EVERY):
+                    await stop.wait()
+            except TimeoutError:
+                pass
+
+
 @dataclass(frozen=True, slots=True)
 class SinkRequest:
     """One request the Twilio sink received (``at`` on ``time.monotonic()``)."""

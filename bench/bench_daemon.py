@@ -203,8 +203,12 @@ async def _closed_loop_run(
     }
 
 
-def _relay_drain(parts: Stack, messages: int) -> dict[str, Any]:
-    """A daemon started on ``messages`` queued SMS (one per person): its sending rate."""
+def refill_queue(parts: Stack, messages: int, first_number: int) -> None:
+    """Replace the (stopped) daemon's store with one holding ``messages`` unsent tickets.
+
+    The tickets are numbered from ``first_number`` over :data:`PEOPLE` people, opened
+    within the last minute, their first pages still queued in the outbox.
+    """
     shutil.rmtree(parts.db.parent)
     now = time.time()
     prefill(
@@ -213,9 +217,14 @@ def _relay_drain(parts: Stack, messages: int) -> dict[str, Any]:
         PEOPLE,
         first_now=now - 60,
         last_now=now,
-        first_number=RELAY_FIRST,
+        first_number=first_number,
         mark_sent=False,
     )
+
+
+def _relay_drain(parts: Stack, messages: int) -> dict[str, Any]:
+    """A daemon started on ``messages`` queued SMS (one per person): its sending rate."""
+    refill_queue(parts, messages, RELAY_FIRST)
     before = len(parts.sink.requests())
     parts.start_daemon()
     started = time.monotonic()
