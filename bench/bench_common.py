@@ -134,6 +134,30 @@ class Options:
 Scenario = Callable[[Options], Outcome]
 
 
+def latency_figures(
+    runs: Mapping[str, Mapping[str, Any]],
+    rates: Sequence[int],
+    targets_ms: Mapping[int, float],
+    *,
+    label: str = "{rate}/s: event -> Twilio request",
+    with_max: bool = False,
+) -> list[Figure]:
+    """The p99 (against ``targets_ms`` where the rate has one), p50 and optionally max of
+    each rate's ``runs[str(rate)]["latency_ms"]``, labelled ``label.format(rate=rate)``."""
+    figures = []
+    for rate in rates:
+        lat = runs[str(rate)]["latency_ms"]
+        name = label.format(rate=rate)
+        if rate in targets_ms:
+            figures.append(at_most(f"{name} p99", lat["p99"], "ms", targets_ms[rate]))
+        else:
+            figures.append(info(f"{name} p99", lat["p99"], "ms"))
+        figures.append(info(f"{name} p50", lat["p50"], "ms"))
+        if with_max:
+            figures.append(info(f"{name} max", lat["max"], "ms"))
+    return figures
+
+
 def percentiles(values: Sequence[float], scale: float = 1000.0) -> dict[str, float | int | None]:
     """count, p50, p90, p99, max and mean of ``values`` times ``scale`` (s -> ms).
 

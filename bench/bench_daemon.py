@@ -25,7 +25,6 @@ from bench.bench_common import (
     Publisher,
     Stack,
     at_least,
-    at_most,
     await_until,
     committed_events,
     count,
@@ -34,6 +33,7 @@ from bench.bench_common import (
     first_arrivals,
     fresh_dir,
     info,
+    latency_figures,
     now_utc,
     percentiles,
     stack,
@@ -114,16 +114,7 @@ def latency(opts: Options) -> Outcome:
     with stack(work, people=PEOPLE) as parts:
         parts.start_daemon()
         runs = asyncio.run(_latency_runs(parts, duration))
-    figures = []
-    for rate in RATES:
-        lat = runs[str(rate)]["latency_ms"]
-        label = f"{rate}/s: event -> Twilio request"
-        if rate in TARGET_P99_MS:
-            figures.append(at_most(f"{label} p99", lat["p99"], "ms", TARGET_P99_MS[rate]))
-        else:
-            figures.append(info(f"{label} p99", lat["p99"], "ms"))
-        figures.append(info(f"{label} p50", lat["p50"], "ms"))
-        figures.append(info(f"{label} max", lat["max"], "ms"))
+    figures = latency_figures(runs, RATES, TARGET_P99_MS, with_max=True)
     return Outcome(
         figures=figures,
         details={
