@@ -31,7 +31,7 @@ import yaml
 
 from pager.core.ladder import state_fields
 from pager.store.sqlite.codec import decode_state
-from testkit.daemon import DaemonProcess, write_settings
+from testkit.daemon import DaemonProcess, write_harness_settings
 from testkit.events import now_rfc3339 as now_rfc3339  # re-exported for the e2e tests
 from testkit.events import ticket_event
 from testkit.fake_twilio import FakeTwilio, TwilioRequest
@@ -350,14 +350,12 @@ async def make_rig(
         config_dir = tmp_path / f"pager-{len(rigs)}"
         config_dir.mkdir()
         http_port = free_port()
-        write_settings(
+        write_harness_settings(
             config_dir,
             mqtt_url=broker.url,
             http_port=http_port,
-            twilio_api_base=fake_twilio.api_base,
+            twilio=fake_twilio,
             smtp_port=smtp_server.port,
-            account_sid=fake_twilio.account_sid,
-            auth_token=fake_twilio.auth_token,
         )
         write_tiny_config(config_dir, **options)
         rig = PagerRig(
