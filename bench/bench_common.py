@@ -134,6 +134,30 @@ class Options:
 Scenario = Callable[[Options], Outcome]
 
 
+def latency_figures(
+    runs: Mapping[str, Mapping[str, Any]],
+    rates: Sequence[int],
+    targets_ms: Mapping[int, float],
+    *,
+    label: str = "{rate}/s: event -> Twilio request",
+    with_max: bool = False,
+) -> list[Figure]:
+    """The p99 (against ``targets_ms`` where the rate has one), p50 and optionally max of
+    each rate's ``runs[str(rate)]["latency_ms"]``, labelled ``label.format(rate=rate)``."""
+    figures = []
+    for rate in rates:
+        lat = runs[str(rate)]["latency_ms"]
+        name = label.format(rate=rate)
+        if rate in targets_ms:
+            figures.append(at_most(f"{name} p99", lat["p99"], "ms", targets_ms[rate]))
+        else:
+            figures.append(info(f"{name} p99", lat["p99"], "ms"))
+        figures.append(info(f"{name} p50", lat["p50"], "ms"))
+        if with_max:
+            figures.append(info(f"{name} max", lat["max"], "ms"))
+    return figures
+
+
 def percentiles(values: Sequence[float], scale: float = 1000.0) -> dict[str, float | int | None]:
     """count, p50, p90, p99, max and mean of ``values`` times ``scale`` (s -> ms).
 
@@ -404,6 +428,46 @@ def fanout_event(
 
 
 # --- processes -------------------------------------------------------------------------
+
+
+# --- sink processes -------------------------------------------------------------------------
+
+#: How often a sink process appends what it received to its JSON-lines file (seconds).
+SINK_FLUSH_EVERY = 0.02
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set on SIGTERM or SIGINT (call inside the running loop)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def append_until_stopped(
+    out: Path, stop: asyncio.Event, take: Callable[[], Sequence[Mapping[str, Any]]]
+) -> None:
+    """Append ``take()``'s lines to ``out`` as JSON every :data:`SINK_FLUSH_EVERY` seconds.
+
+    Returns once ``stop`` is set, after one last round (so nothing received before the
+    signal is lost).
+    """
+    with out.open("a") as handle:
+        while True:
+            stopping = stop.is_set()
+            fresh = take()
+            for line in fresh:
+                handle.write(json.dumps(line) + "\n")
+            if fresh:
+                handle.flush()
+            if stopping:
+                return
+            try:
+                async with asyncio.timeout(SINK_FLUSH_EVERY):
+                    await stop.wait()
+            except TimeoutError:
+                pass
 
 
 @dataclass(frozen=True, slots=True)

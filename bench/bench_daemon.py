@@ -25,7 +25,6 @@ from bench.bench_common import (
     Publisher,
     Stack,
     at_least,
-    at_most,
     await_until,
     committed_events,
     count,
@@ -34,6 +33,7 @@ from bench.bench_common import (
     first_arrivals,
     fresh_dir,
     info,
+    latency_figures,
     now_utc,
     percentiles,
     stack,
@@ -114,16 +114,7 @@ def latency(opts: Options) -> Outcome:
     with stack(work, people=PEOPLE) as parts:
         parts.start_daemon()
         runs = asyncio.run(_latency_runs(parts, duration))
-    figures = []
-    for rate in RATES:
-        lat = runs[str(rate)]["latency_ms"]
-        label = f"{rate}/s: event -> Twilio request"
-        if rate in TARGET_P99_MS:
-            figures.append(at_most(f"{label} p99", lat["p99"], "ms", TARGET_P99_MS[rate]))
-        else:
-            figures.append(info(f"{label} p99", lat["p99"], "ms"))
-        figures.append(info(f"{label} p50", lat["p50"], "ms"))
-        figures.append(info(f"{label} max", lat["max"], "ms"))
+    figures = latency_figures(runs, RATES, TARGET_P99_MS, with_max=True)
     return Outcome(
         figures=figures,
         details={
@@ -203,8 +194,12 @@ async def _closed_loop_run(
     }
 
 
-def _relay_drain(parts: Stack, messages: int) -> dict[str, Any]:
-    """A daemon started on ``messages`` queued SMS (one per person): its sending rate."""
+def refill_queue(parts: Stack, messages: int, first_number: int) -> None:
+    """Replace the (stopped) daemon's store with one holding ``messages`` unsent tickets.
+
+    The tickets are numbered from ``first_number`` over :data:`PEOPLE` people, opened
+    within the last minute, their first pages still queued in the outbox.
+    """
     shutil.rmtree(parts.db.parent)
     now = time.time()
     prefill(
@@ -213,9 +208,14 @@ def _relay_drain(parts: Stack, messages: int) -> dict[str, Any]:
         PEOPLE,
         first_now=now - 60,
         last_now=now,
-        first_number=RELAY_FIRST,
+        first_number=first_number,
         mark_sent=False,
     )
+
+
+def _relay_drain(parts: Stack, messages: int) -> dict[str, Any]:
+    """A daemon started on ``messages`` queued SMS (one per person): its sending rate."""
+    refill_queue(parts, messages, RELAY_FIRST)
     before = len(parts.sink.requests())
     parts.start_daemon()
     started = time.monotonic()

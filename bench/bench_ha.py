@@ -42,7 +42,7 @@ from bench.bench_common import (
     fanout_event,
     first_arrivals,
     fresh_dir,
-    info,
+    latency_figures,
     now_utc,
     percentiles,
     ticket_id,
@@ -277,15 +277,9 @@ def ha(opts: Options) -> Outcome:
             + len(failovers)
             + 50
         )
-    figures = []
-    for rate in RATES:
-        lat = latency[str(rate)]["latency_ms"]
-        label = f"two nodes, {rate}/s: event -> Twilio request"
-        if rate in TARGET_P99_MS:
-            figures.append(at_most(f"{label} p99", lat["p99"], "ms", TARGET_P99_MS[rate]))
-        else:
-            figures.append(info(f"{label} p99", lat["p99"], "ms"))
-        figures.append(info(f"{label} p50", lat["p50"], "ms"))
+    figures = latency_figures(
+        latency, RATES, TARGET_P99_MS, label="two nodes, {rate}/s: event -> Twilio request"
+    )
     figures.append(
         at_least(
             "two nodes, sustained (closed loop)",

@@ -9,51 +9,41 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import signal
 import sys
 from pathlib import Path
+from typing import Any
 
+from bench.bench_common import append_until_stopped, stop_on_signals
 from testkit.fake_twilio import FakeTwilio
-
-FLUSH_EVERY = 0.02
 
 
 async def serve(out: Path, account_sid: str, auth_token: str) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     async with FakeTwilio(account_sid=account_sid, auth_token=auth_token) as fake:
         print(f"PORT {fake.port}", flush=True)
         written = 0
-        with out.open("a") as handle:
-            while True:
-                stopping = stop.is_set()
-                fresh = fake.requests[written:]
-                written += len(fresh)
-                for r in fresh:
-                    line = {
-                        "at": r.at,
-                        "kind": r.kind,
-                        "to": r.to or "",
-                        "body": r.body or "",
-                        "status": r.status,
-                    }
-                    handle.write(json.dumps(line) + "\n")
-                if fresh:
-                    handle.flush()
-                # FakeTwilio keeps every request; drop what is written (long runs).
-                if written > 50_000:
-                    del fake.requests[:written]
-                    written = 0
-                if stopping:
-                    return
-                try:
-                    async with asyncio.timeout(FLUSH_EVERY):
-                        await stop.wait()
-                except TimeoutError:
-                    pass
+
+        def take() -> list[dict[str, Any]]:
+            nonlocal written
+            fresh = fake.requests[written:]
+            written += len(fresh)
+            lines = [
+                {
+                    "at": r.at,
+                    "kind": r.kind,
+                    "to": r.to or "",
+                    "body": r.body or "",
+                    "status": r.status,
+                }
+                for r in fresh
+            ]
+            # FakeTwilio keeps every request; drop what is written (long runs).
+            if written > 50_000:
+                del fake.requests[:written]
+                written = 0
+            return lines
+
+        await append_until_stopped(out, stop, take)
 
 
 def main(argv: list[str] | None = None) -> int:

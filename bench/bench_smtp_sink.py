@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from bench.bench_common import append_until_stopped, stop_on_signals
 from testkit.smtp_server import SmtpServer
-
-FLUSH_EVERY = 0.02
 
 
 class StampingServer(SmtpServer):
@@ -42,34 +40,19 @@ class StampingServer(SmtpServer):
 
 
 async def serve(out: Path) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     server = StampingServer()
     async with server:
         print(f"PORT {server.port}", flush=True)
-        with out.open("a") as handle:
-            while True:
-                stopping = stop.is_set()
-                fresh, server.stamps = server.stamps, []
-                for at, to, subject in fresh:
-                    line = {
-                        "at": at,
-                        "to": to,
-                        "subject": subject,
-                        "connections": server.connections_opened,
-                    }
-                    handle.write(json.dumps(line) + "\n")
-                if fresh:
-                    handle.flush()
-                if stopping:
-                    return
-                try:
-                    async with asyncio.timeout(FLUSH_EVERY):
-                        await stop.wait()
-                except TimeoutError:
-                    pass
+
+        def take() -> list[dict[str, Any]]:
+            fresh, server.stamps = server.stamps, []
+            return [
+                {"at": at, "to": to, "subject": subject, "connections": server.connections_opened}
+                for at, to, subject in fresh
+            ]
+
+        await append_until_stopped(out, stop, take)
 
 
 def main(argv: list[str] | None = None) -> int:

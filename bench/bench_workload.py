@@ -20,7 +20,6 @@ with the SMS-only people where the figure compares them.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -44,8 +43,7 @@ from bench.bench_common import (
     ticket_id,
     wait_until,
 )
-from bench.bench_daemon import PEOPLE, WINDOW, _closed_loop_run, _latency_runs
-from bench.bench_memory import prefill
+from bench.bench_daemon import PEOPLE, WINDOW, _closed_loop_run, _latency_runs, refill_queue
 from bench.bench_storm import DEFAULT_LIMITS, TICKETS, _storm
 
 #: Targets of issue 14 with the default rules.
@@ -233,17 +231,7 @@ def _email_drain(parts: Stack, messages: int) -> dict[str, Any]:
     assert parts.smtp is not None
     smtp = parts.smtp
     parts.stop_daemon()
-    shutil.rmtree(parts.db.parent)
-    now = time.time()
-    prefill(
-        str(parts.config),
-        messages,
-        PEOPLE,
-        first_now=now - 60,
-        last_now=now,
-        first_number=DRAIN_FIRST,
-        mark_sent=False,
-    )
+    refill_queue(parts, messages, DRAIN_FIRST)
     before = len(smtp.requests())
     connections_before = smtp.requests()[-1].connections if before else 0
     parts.start_daemon()

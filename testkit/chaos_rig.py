@@ -28,7 +28,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,7 +38,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from pager.core.ladder import state_fields
 from pager.store.sqlite.codec import decode_state
-from testkit.daemon import DaemonProcess, write_settings
+from testkit.daemon import DaemonProcess, write_harness_settings
+from testkit.events import now_rfc3339 as now_rfc3339  # re-exported for the chaos tests
+from testkit.events import ticket_event as ticket_event
 from testkit.fake_twilio import FakeTwilio
 from testkit.mosquitto import Mosquitto, free_port
 from testkit.smtp_server import ReceivedMail, SmtpServer
@@ -141,24 +142,6 @@ def write_policy(
 
 
 # --- events ---------------------------------------------------------------------------------
-
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def ticket_event(ticket: str, type_: str = "opened", **fields: Any) -> dict[str, Any]:
-    """A valid event stamped now; ``opened`` is a Severity 1 premier ticket of Acme."""
-    body: dict[str, Any] = {
-        "event_id": uuid.uuid4().hex,
-        "ticket_id": ticket,
-        "type": type_,
-        "at": now_rfc3339(),
-    }
-    if type_ == "opened":
-        body.update(severity=1, tier="premier", customer="Acme", summary="gateway down")
-    body.update(fields)
-    return body
 
 
 @dataclass(frozen=True)
@@ -478,16 +461,14 @@ async def build_rig(
     http_port = free_port()
     settings_extra: dict[str, Any] = {"limits": dict(GENEROUS_LIMITS)}
     settings_extra.update(extra or {})
-    write_settings(
+    write_harness_settings(
         config_dir,
         mqtt_url=broker.url,
         http_port=http_port,
-        twilio_api_base=twilio.api_base,
+        twilio=twilio,
         smtp_port=smtp_port if smtp_port is not None else smtp.port,
         store=store,
         extra=settings_extra,
-        account_sid=twilio.account_sid,
-        auth_token=twilio.auth_token,
     )
     write_policy(config_dir, ack_within=ack_within, voice_after=voice_after)
     rig = Rig(

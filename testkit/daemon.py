@@ -16,9 +16,12 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from testkit.fake_twilio import FakeTwilio
 
 REPO = Path(__file__).resolve().parents[1]
 PAGER = Path(sys.executable).parent / "pager"
@@ -71,6 +74,31 @@ def write_settings(
             settings[key] = value
     (dest / "pager.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     return dest
+
+
+def write_harness_settings(
+    dest: Path,
+    *,
+    mqtt_url: str,
+    http_port: int,
+    twilio: FakeTwilio,
+    smtp_port: int,
+    store: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """:func:`write_settings` for a daemon that talks to the harness's fake Twilio (its
+    API base and credentials) and SMTP server on ``smtp_port``."""
+    return write_settings(
+        dest,
+        mqtt_url=mqtt_url,
+        http_port=http_port,
+        twilio_api_base=twilio.api_base,
+        smtp_port=smtp_port,
+        store=store,
+        extra=extra,
+        account_sid=twilio.account_sid,
+        auth_token=twilio.auth_token,
+    )
 
 
 class DaemonProcess:

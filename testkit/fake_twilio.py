@@ -34,13 +34,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from types import TracebackType
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlencode, urljoin
 
 import aiohttp
 from aiohttp import web
 from twilio.request_validator import RequestValidator
+
+from testkit.lifecycle import Served
 
 Kind = Literal["sms", "call"]
 _T = TypeVar("_T")
@@ -147,7 +148,7 @@ class _AnswerRule:
     digits: tuple[str, ...]
 
 
-class FakeTwilio:
+class FakeTwilio(Served):
     """The fake server; ``await start()`` on the test's loop, ``await close()`` after."""
 
     host = "127.0.0.1"
@@ -212,18 +213,6 @@ class FakeTwilio:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-    async def __aenter__(self) -> FakeTwilio:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     @property
     def api_base(self) -> str:

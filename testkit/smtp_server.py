@@ -27,10 +27,11 @@ import tempfile
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from testkit.lifecycle import Served
 
 Stage = Literal["MAIL", "RCPT", "DATA"]
 
@@ -91,7 +92,7 @@ def self_signed_cert() -> tuple[Path, Path]:
     return cert, key
 
 
-class SmtpServer:
+class SmtpServer(Served):
     """``await start()`` on the test's loop; ``messages`` fills as mail arrives."""
 
     host = "127.0.0.1"
@@ -160,18 +161,6 @@ class SmtpServer:
                 transport.close()
         self._connections.clear()
         await asyncio.sleep(0)  # let the dropped connections' handlers finish
-
-    async def __aenter__(self) -> SmtpServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     def client_tls_context(self) -> ssl.SSLContext:
         """A client context that trusts this server's self-signed certificate."""

@@ -18,7 +18,7 @@ import pytest
 
 from pager.core.ladder.state import state_fields
 from pager.store.sqlite.codec import decode_state
-from testkit.daemon import DaemonProcess, write_settings
+from testkit.daemon import DaemonProcess, write_harness_settings
 from testkit.fake_twilio import FakeTwilio, TwilioRequest
 from testkit.mosquitto import Mosquitto, free_port
 from testkit.smtp_server import SmtpServer
@@ -88,14 +88,12 @@ async def make_cluster(
             config_dir = tmp_path / name
             config_dir.mkdir()
             port = free_port()
-            write_settings(
+            write_harness_settings(
                 config_dir,
                 mqtt_url=mosquitto.url,
                 http_port=port,
-                twilio_api_base=fake_twilio.api_base,
+                twilio=fake_twilio,
                 smtp_port=smtp_server.port,
-                account_sid=fake_twilio.account_sid,
-                auth_token=fake_twilio.auth_token,
                 store=postgres_url,
             )
             write_tiny_config(config_dir, **options)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import copy
-import itertools
 from datetime import datetime, timedelta
 
 import pytest
 
-from pager.core.events import TicketEvent
 from pager.core.ladder import (
     Acknowledge,
     EscalateNow,
@@ -22,31 +20,9 @@ from pager.core.ladder import (
     step,
 )
 from pager.core.model import Rung, SeverityPolicy, Target
-from pager.core.policy import Policy
 from pager.core.simulation import Line, Simulation
 from tests.core.factory import build, minutes, rotation, t
-
-_ids = itertools.count()
-
-
-def ev(kind: str, at: str, ticket: str = "T-1", **fields: object) -> TicketEvent:
-    if kind == "opened":
-        fields.setdefault("severity", 1)
-        fields.setdefault("tier", "premier")
-    return TicketEvent(
-        event_id=f"e{next(_ids)}",
-        ticket_id=ticket,
-        type=kind,
-        at=t(at),
-        **fields,  # type: ignore[arg-type]
-    )
-
-
-def run(policy: Policy, *events: TicketEvent, until: str | None = None) -> list[Line]:
-    sim = Simulation(policy)
-    lines = list(sim.run(list(events), until=t(until) if until else None))
-    assert not sim.rejections, sim.rejections
-    return lines
+from tests.core.ladder_helpers import ev, run
 
 
 def brief(

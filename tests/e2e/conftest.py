@@ -21,7 +21,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,7 +31,9 @@ import yaml
 
 from pager.core.ladder import state_fields
 from pager.store.sqlite.codec import decode_state
-from testkit.daemon import DaemonProcess, write_settings
+from testkit.daemon import DaemonProcess, write_harness_settings
+from testkit.events import now_rfc3339 as now_rfc3339  # re-exported for the e2e tests
+from testkit.events import ticket_event
 from testkit.fake_twilio import FakeTwilio, TwilioRequest
 from testkit.mosquitto import Mosquitto, free_port
 from testkit.smtp_server import ReceivedMail, SmtpServer
@@ -127,23 +128,8 @@ def write_tiny_config(
 
 # --- events -------------------------------------------------------------------------------
 
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def event(ticket: str, type_: str = "opened", **fields: Any) -> dict[str, Any]:
-    """A valid event; ``opened`` defaults to a Severity 1 premier ticket of Acme."""
-    body: dict[str, Any] = {
-        "event_id": uuid.uuid4().hex,
-        "ticket_id": ticket,
-        "type": type_,
-        "at": now_rfc3339(),
-    }
-    if type_ == "opened":
-        body.update(severity=1, tier="premier", customer="Acme", summary="gateway down")
-    body.update(fields)
-    return body
+#: A valid event stamped now (:func:`testkit.events.ticket_event`, the chaos rig's too).
+event = ticket_event
 
 
 async def publish(
@@ -364,14 +350,12 @@ async def make_rig(
         config_dir = tmp_path / f"pager-{len(rigs)}"
         config_dir.mkdir()
         http_port = free_port()
-        write_settings(
+        write_harness_settings(
             config_dir,
             mqtt_url=broker.url,
             http_port=http_port,
-            twilio_api_base=fake_twilio.api_base,
+            twilio=fake_twilio,
             smtp_port=smtp_server.port,
-            account_sid=fake_twilio.account_sid,
-            auth_token=fake_twilio.auth_token,
         )
         write_tiny_config(config_dir, **options)
         rig = PagerRig(

@@ -17,45 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from pager.store.postgres.connection import SENDER_LOCK, Connection
+from pager.store.rows import CANCELLED, FAILED, PENDING, SENDING, SENT
+from pager.store.rows import OUTBOX_COLUMNS as _COLUMNS
+from pager.store.rows import outbox_row as _row
 from pager.store.types import InterruptedSms, NewMessage, OutboxRow, OutboxState
-
-PENDING = OutboxState.PENDING.value
-SENDING = OutboxState.SENDING.value
-SENT = OutboxState.SENT.value
-FAILED = OutboxState.FAILED.value
-CANCELLED = OutboxState.CANCELLED.value
-
-_COLUMNS = (
-    "id, key, ticket_id, person, channel, address, kind, subject, body, bundle_line, token,"
-    " state, attempts, not_before, created_at, code, error, fallback"
-)
-
-
-def _row(r: Sequence[Any]) -> OutboxRow:
-    return OutboxRow(
-        id=r[0],
-        key=r[1],
-        ticket_id=r[2],
-        person=r[3],
-        channel=r[4],
-        address=r[5],
-        kind=r[6],
-        subject=r[7],
-        body=r[8],
-        bundle_line=r[9],
-        token=r[10],
-        state=OutboxState(r[11]),
-        attempts=r[12],
-        not_before=r[13],
-        created_at=r[14],
-        code=r[15],
-        error=r[16],
-        fallback=bool(r[17]),
-    )
-
 
 #: A ``sending`` row nobody alive will record: claimed by another process, or by this one
 #: in its current term (the term starts with settling, before this process claims).
