@@ -39,7 +39,7 @@ from pager.core.ladder import (
     next_deadline,
     step,
 )
-from pager.core.messages import render
+from pager.core.messages import kinds, render
 from pager.core.model import Channel
 from pager.core.policy import Policy
 from pager.daemon.decisions import log_decisions, log_refused
@@ -320,7 +320,7 @@ class Engine:
         if not address:
             self._note(n.ticket_id, n.at, "note", {"detail": f"{n.person} has no {n.via} address"})
             return False
-        code = self._code(n.person, n.ticket_id) if n.kind in ("page", "handoff") else None
+        code = self._code(n.person, n.ticket_id) if n.kind in kinds.ACKABLE else None
         if n.via == "email":
             facts = self.facts(state, n.kind, n.person, code, self._timeline_so_far(state))
             subject, body = render.email_subject(facts), render.email_body(facts)
@@ -365,13 +365,10 @@ class Engine:
         person = self.policy.person(row.person)
         if state is None or person is None or (state.closed and row.kind != "closed"):
             return 0
-        if (
-            row.kind in ("page", "handoff")
-            and self._store.code_for(row.person, row.ticket_id) is None
-        ):
+        if row.kind in kinds.ACKABLE and self._store.code_for(row.person, row.ticket_id) is None:
             return 0
         channels = FALLBACKS.get(row.channel, ())
-        if row.channel == "email" and row.kind not in ("page", "handoff", "remind", "overdue"):
+        if row.channel == "email" and row.kind not in kinds.EMAIL_FALLS_BACK:
             channels = ()
         self._note(
             row.ticket_id,
@@ -389,7 +386,7 @@ class Engine:
                 now,
                 row.person,
                 channel,
-                cast(render.MessageKind, row.kind),
+                cast(kinds.MessageKind, row.kind),
                 "page",
                 state.rung,
             )
@@ -401,7 +398,7 @@ class Engine:
     def facts(
         self,
         state: TicketState,
-        kind: render.MessageKind,
+        kind: kinds.MessageKind,
         recipient: str,
         code: str | None,
         timeline: tuple[tuple[datetime, str], ...] = (),

@@ -12,12 +12,12 @@ with the person's remaining open pages instead of being applied to some other ti
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal, cast, get_args
+from typing import Literal, cast
 
 from twilio.twiml.voice_response import VoiceResponse
 
 from pager.core.ladder import TicketState
-from pager.core.messages import render
+from pager.core.messages import kinds, render
 from pager.core.messages.gsm7 import SINGLE_SEGMENT_SEPTETS, septets, to_gsm7
 from pager.core.model import Config
 from pager.core.replies import Ack, AckAll, Escalate, Help, Unknown, help_text, parse_reply
@@ -37,7 +37,6 @@ VOICE_NO_KEY = "No key pressed. Goodbye."
 GATHER_TIMEOUT = 10
 #: Longest customer name quoted in an SMS answer.
 _CUSTOMER_IN_ANSWER = 20
-_KINDS: frozenset[str] = frozenset(get_args(render.MessageKind))
 _PHONE_NOISE = str.maketrans("", "", " \t-().")
 
 Verb = Literal["ack", "escalate"]
@@ -251,7 +250,7 @@ def voice_gather(engine: Engine, token: str, digits: str, now: datetime, public_
         return test_pages.voice_gather(engine, row, digits, now)
     if not digits:
         return _say(VOICE_NO_KEY)
-    ackable = row.kind in render.ACKABLE
+    ackable = row.kind in kinds.ACKABLE
     if not ackable or digits not in (render.VOICE_ACK_DIGIT, render.VOICE_ESCALATE_DIGIT):
         return _answer(engine, token, public_url, prefix="Unknown key.")
     state = engine.ticket(row.ticket_id)
@@ -315,7 +314,7 @@ def _inactive_text(engine: Engine, row: OutboxRow, state: TicketState | None) ->
     spoken = spell(row.ticket_id)
     if state.closed:
         return f"Ticket {spoken} is closed. Goodbye."
-    if row.kind in render.ACKABLE and engine.code_for(row.person, row.ticket_id) is None:
+    if row.kind in kinds.ACKABLE and engine.code_for(row.person, row.ticket_id) is None:
         owner = engine.policy.person(state.owner) if state.owner else None
         by = f" by {owner.name}" if owner else ""
         return f"Ticket {spoken} was already acknowledged{by}. Goodbye."
@@ -333,7 +332,7 @@ def _answer(engine: Engine, token: str, public_url: str, *, prefix: str) -> str:
     if inactive is not None:
         return _say(inactive)
     assert state is not None
-    kind = cast(render.MessageKind, row.kind if row.kind in _KINDS else "page")
+    kind = cast(kinds.MessageKind, row.kind if kinds.is_kind(row.kind) else "page")
     script = render.voice_script(engine.facts(state, kind, row.person, row.code))
     response = VoiceResponse()
     gather = response.gather(

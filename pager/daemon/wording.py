@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import cast
 
 from pager.core.ladder import TicketState
-from pager.core.messages import render
+from pager.core.messages import kinds, render
 from pager.core.policy import Policy
 from pager.store.types import OutboxRow
 
@@ -15,7 +15,7 @@ from pager.store.types import OutboxRow
 def message_facts(
     policy: Policy,
     state: TicketState,
-    kind: render.MessageKind,
+    kind: kinds.MessageKind,
     recipient: str,
     code: str | None,
     timeline: tuple[tuple[datetime, str], ...] = (),
@@ -51,7 +51,7 @@ def message_facts(
 def row_facts(policy: Policy, row: OutboxRow, state: TicketState | None) -> render.MessageFacts:
     """What the outbox ``row`` says as one item of a bundle, from its ticket's ``state``
     (tickets are never deleted; without one, the row's own facts stand in)."""
-    kind = cast(render.MessageKind, row.kind)
+    kind = cast(kinds.MessageKind, row.kind)
     if state is not None:
         return message_facts(policy, state, kind, row.person, row.code)
     return render.MessageFacts(

@@ -21,7 +21,7 @@ from pager.core.ladder.io import (
     Rejected,
 )
 from pager.core.ladder.state import Draft, Outcome, TicketState
-from pager.core.messages.render import MessageKind
+from pager.core.messages.kinds import MessageKind
 from pager.core.model import BusinessHours, Channel, Duration, WallDuration
 from pager.core.policy import Policy, TicketPolicy
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Literal
 
 from pager.core.events import TicketEvent
-from pager.core.messages.render import MessageKind
+from pager.core.messages.kinds import MessageKind
 from pager.core.model import Channel
 
 AckVia = Literal["sms", "voice", "cli", "event"]

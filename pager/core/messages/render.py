@@ -20,11 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 from pager.core.messages.gsm7 import SINGLE_SEGMENT_SEPTETS, is_gsm7, septets, sms_segments, to_gsm7
+from pager.core.messages.kinds import ACKABLE, KINDS, MessageKind
 
 __all__ = [
+    "ACKABLE",
     "MessageFacts",
     "MessageKind",
     "email_body",
@@ -36,20 +37,6 @@ __all__ = [
     "voice_script",
 ]
 
-MessageKind = Literal[
-    "page",
-    "handoff",
-    "remind",
-    "overdue",
-    "inform",
-    "closed",
-    "unacknowledged",
-    "handoff_out",
-    "escalated",
-]
-
-#: Kinds that ask the recipient to acknowledge (they carry a reply code).
-ACKABLE: frozenset[MessageKind] = frozenset({"page", "handoff"})
 #: Keys pressed on a page call (the spec's "digits on-call engineers already know").
 VOICE_ACK_DIGIT = "4"
 VOICE_ESCALATE_DIGIT = "5"
@@ -285,17 +272,6 @@ def sms_text(f: MessageFacts) -> str:
     return _fit(_sms_builder(f), _gsm(f.customer), _gsm(f.summary))
 
 
-_BUNDLE_LABELS: dict[MessageKind, str] = {
-    "page": "",
-    "handoff": "Handoff ",
-    "inform": "FYI ",
-    "closed": "Closed ",
-    "unacknowledged": "UNACKED ",
-    "handoff_out": "Handed off ",
-    "escalated": "Escalated ",
-    "remind": "",
-    "overdue": "",
-}
 #: Summary lengths tried for bundle lines, longest first (0: no summary).
 _BUNDLE_SUMMARY_STEPS = (40, 32, 24, 18, 12, 0)
 _BUNDLE_CUSTOMER = 20
@@ -315,7 +291,7 @@ def _bundle_line(f: MessageFacts, summary_room: int) -> str:
     elif f.kind == "overdue":
         line = f"OVERDUE status: {who}"
     else:
-        line = _BUNDLE_LABELS[f.kind] + _subject_of(f, customer, summary, ticket_id=ticket)
+        line = KINDS[f.kind].bundle_label + _subject_of(f, customer, summary, ticket_id=ticket)
     if f.code is not None:
         line = f"{to_gsm7(f.code)}) {line}"
     return line
@@ -349,25 +325,13 @@ def sms_bundle(items: Sequence[MessageFacts]) -> str:
 
 # --- email ----------------------------------------------------------------------------
 
-_SUBJECT_PREFIX: dict[MessageKind, str] = {
-    "page": "",
-    "handoff": "Handoff: ",
-    "remind": "Reminder: ",
-    "overdue": "Overdue: ",
-    "inform": "FYI: ",
-    "closed": "Closed: ",
-    "unacknowledged": "Unacknowledged: ",
-    "handoff_out": "Handed off: ",
-    "escalated": "Escalated: ",
-}
-
 
 def email_subject(f: MessageFacts) -> str:
     """``[SEV1] T-1042 Acme: gateway down``; other kinds add a prefix after the
     severity (``[SEV1] Reminder: T-1042 ...``). Always one line."""
     rest = _subject_of(f, _oneline(f.customer), _oneline(f.summary))
     rest = rest.removeprefix(f"SEV{f.severity} ")
-    return f"[SEV{f.severity}] {_SUBJECT_PREFIX[f.kind]}{' '.join(rest.split())}"
+    return f"[SEV{f.severity}] {KINDS[f.kind].subject_prefix}{' '.join(rest.split())}"
 
 
 def _lead(f: MessageFacts) -> str:
@@ -454,24 +418,11 @@ def _spell(ticket_id: str) -> str:
     return " ".join(ch.upper() for ch in ticket_id if ch.isalnum())
 
 
-_VOICE_OPENING: dict[MessageKind, str] = {
-    "page": "",
-    "handoff": "Handoff. ",
-    "remind": "Status report reminder. ",
-    "overdue": "Status report overdue. ",
-    "inform": "For your information. ",
-    "closed": "Closed. ",
-    "unacknowledged": "Unacknowledged. ",
-    "handoff_out": "Handed off. ",
-    "escalated": "Escalated. ",
-}
-
-
 def voice_script(f: MessageFacts) -> str:
     """What a call says, e.g. ``Severity 1 ticket T 1 0 4 2 for Acme: gateway down.
     Press 4 to acknowledge, 5 to escalate, star to repeat.`` Pages and handoffs offer
     the keys; other kinds only offer to repeat."""
-    text = f"{_VOICE_OPENING[f.kind]}Severity {f.severity} ticket {_spell(f.ticket_id)}"
+    text = f"{KINDS[f.kind].voice_opening}Severity {f.severity} ticket {_spell(f.ticket_id)}"
     customer, summary = _oneline(f.customer), _oneline(f.summary)
     if customer:
         text += f" for {customer}"
