@@ -52,22 +52,21 @@ class Acknowledging(Paging):
             rotation = page.rotation if page is not None else None
             if rotation is None and s.owner == person:
                 rotation = s.owner_rotation
-            self.set(
-                owner=person,
-                owner_rotation=rotation,
-                owner_rung=their_rung,
-                handoff_to=None,
-                exhausted=False,
-            )
+            self.s.owner = person
+            self.s.owner_rotation = rotation
+            self.s.owner_rung = their_rung
+            self.s.handoff_to = None
+            self.s.exhausted = False
             if not held:
-                self.set(rung=their_rung)
-        self.set(first_page_at=None, responded=True)
+                self.s.rung = their_rung
+        self.s.first_page_at = None
+        self.s.responded = True
         if held:
-            self.set(steps=tuple(st for st in self.s.steps if st.rung >= held))
+            self.s.steps = tuple(st for st in self.s.steps if st.rung >= held)
             self._close_pages(below=held)
         else:
             self._arm(None)
-            self.set(steps=())
+            self.s.steps = ()
             self._close_pages()
         if person is not None:
             self._mark_paged(person, their_rung)
@@ -79,7 +78,8 @@ class Acknowledging(Paging):
         if every is not None and self.s.status_due is None and self.s.status_left is None:
             if self.s.paused:
                 if person is not None:
-                    self.set(status_left=clock_length(every, tp), status_from=self.now)
+                    self.s.status_left = clock_length(every, tp)
+                    self.s.status_from = self.now
             else:
                 self.set_status_due(sla.add(self.now, every, tp.severity.clock, tp.calendar), tp)
         if person is not None and self.s.owner == person:
@@ -87,8 +87,6 @@ class Acknowledging(Paging):
 
     def _arm_shift_check(self) -> None:
         rotation = self.s.owner_rotation
-        self.set(
-            shift_check_at=(
-                self.policy.next_change(rotation, self.now) if rotation is not None else None
-            )
+        self.s.shift_check_at = (
+            self.policy.next_change(rotation, self.now) if rotation is not None else None
         )

@@ -9,7 +9,6 @@ commands produced so far. The transitions are layered on it, one concern per mod
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from pager.core.ladder.io import (
     Action,
@@ -28,18 +27,15 @@ from pager.core.policy import Policy, TicketPolicy
 
 class MachineBase:
     """One step: a working copy of the state (a :class:`Draft`, frozen again by
-    :meth:`outcome`; the input state itself is never touched) and the commands produced."""
+    :meth:`outcome`; the input state itself is never touched) and the commands produced.
+    Transitions write the draft's fields directly (``self.s.rung = 2``): plain slot
+    writes, checked by mypy field by field."""
 
     def __init__(self, state: TicketState, now: datetime, policy: Policy) -> None:
         self.s = Draft.of(state)
         self.now = now
         self.policy = policy
         self.out: list[Command] = []
-
-    def set(self, **changes: Any) -> None:
-        """Apply ``changes`` to the working copy."""
-        for name, value in changes.items():
-            setattr(self.s, name, value)
 
     def outcome(self) -> Outcome:
         return Outcome(self.s.freeze(), self.out)
@@ -76,7 +72,7 @@ class MachineBase:
         reason: Reason | None = None,
     ) -> None:
         seq = self.s.seq + 1
-        self.set(seq=seq)
+        self.s.seq = seq
         key = f"{self.s.ticket_id}#{seq}"
         self.out.append(
             Notify(key, self.s.ticket_id, self.now, person, via, kind, action, rung, reason)
@@ -87,11 +83,12 @@ class MachineBase:
         paged, rungs = self.s.paged, self.s.paged_rungs
         rungs = rungs + (0,) * (len(paged) - len(rungs))  # a row from before paged_rungs
         if person not in paged:
-            self.set(paged=(*paged, person), paged_rungs=(*rungs, rung))
+            self.s.paged = (*paged, person)
+            self.s.paged_rungs = (*rungs, rung)
             return
         i = paged.index(person)
         if rung and (rungs[i] == 0 or rung < rungs[i]):
-            self.set(paged_rungs=(*rungs[:i], rung, *rungs[i + 1 :]))
+            self.s.paged_rungs = (*rungs[:i], rung, *rungs[i + 1 :])
 
     def _lowest_paged_rung(self, person: str) -> int:
         if person in self.s.paged:
@@ -105,28 +102,28 @@ class MachineBase:
         if not self.s.pages:
             return
         if below is None:
-            self.set(pages=())
+            self.s.pages = ()
             self.out.append(ClosePages(self.s.ticket_id))
             return
         closing = tuple(p.person for p in self.s.pages if p.rung < below)
         if closing:
-            self.set(pages=tuple(p for p in self.s.pages if p.rung >= below))
+            self.s.pages = tuple(p for p in self.s.pages if p.rung >= below)
             self.out.append(ClosePages(self.s.ticket_id, closing))
 
     def _arm(self, deadline: datetime | None, *, business: bool = False, rung: int = 0) -> None:
-        self.set(ack_deadline=deadline, ack_business=business, escalation_rung=rung)
+        self.s.ack_deadline = deadline
+        self.s.ack_business = business
+        self.s.escalation_rung = rung
 
     def set_status_due(
         self, due: datetime, tp: TicketPolicy, *, start: datetime | None = None
     ) -> None:
         """Start a new status period ending at ``due`` (rule 6), with its reminder;
         ``start`` is the instant that set it (default now)."""
-        self.set(
-            status_due=due,
-            remind_at=due - tp.ladder.status_report_lead,
-            reminded=False,
-            status_from=start or self.now,
-        )
+        self.s.status_due = due
+        self.s.remind_at = due - tp.ladder.status_report_lead
+        self.s.reminded = False
+        self.s.status_from = start or self.now
 
 
 def _region(policy: Policy, tp: TicketPolicy, region: str | None) -> str | None:

@@ -22,7 +22,7 @@ class Events(Firing):
     """One ``on_<type>`` handler per ticket event type."""
 
     def event(self, e: TicketEvent) -> None:
-        self.set(last_event_at=max(self.s.last_event_at, e.at))
+        self.s.last_event_at = max(self.s.last_event_at, e.at)
         handler = getattr(self, f"on_{e.type}")
         handler(e)
 
@@ -43,14 +43,12 @@ class Events(Firing):
             raise Rejected(str(exc)) from None
         changed = (new_tier, new_sev, new_queue) != (s.tier, s.severity, s.queue)
         region = _region(self.policy, after, e.region) if e.region is not None else s.region
-        self.set(
-            customer=e.customer if e.customer is not None else s.customer,
-            summary=e.summary if e.summary is not None else s.summary,
-            region=region,
-            tier=new_tier,
-            severity=new_sev,
-            queue=new_queue,
-        )
+        self.s.customer = e.customer if e.customer is not None else s.customer
+        self.s.summary = e.summary if e.summary is not None else s.summary
+        self.s.region = region
+        self.s.tier = new_tier
+        self.s.severity = new_sev
+        self.s.queue = new_queue
         if not changed:
             self.record("note", "updated")
             return
@@ -67,9 +65,9 @@ class Events(Firing):
                 due = sla.resume(due, s.waited, sev.clock, after.calendar)
             if s.paused:
                 at = s.paused_at or e.at
-                self.set(respond_left=sla.remaining(at, due, sev.clock, after.calendar))
+                self.s.respond_left = sla.remaining(at, due, sev.clock, after.calendar)
             else:
-                self.set(respond_by=due)
+                self.s.respond_by = due
         self._restatus(after)
         rose = before.severity.urgency == "low" and sev.urgency == "high"
         fell = before.severity.urgency == "high" and sev.urgency == "low"
@@ -81,8 +79,8 @@ class Events(Firing):
         elif fell and unacked:
             if not self.s.escalation_rung:
                 self._arm(None)
-                self.set(ack_left=None)
-            self.set(steps=tuple(st for st in self.s.steps if st.via == "email"))
+                self.s.ack_left = None
+            self.s.steps = tuple(st for st in self.s.steps if st.via == "email")
 
     def _restatus(self, tp: TicketPolicy) -> None:
         """Rule 9's status clock: next due = the last instant that set it + the new
@@ -92,7 +90,10 @@ class Events(Firing):
         every = tp.severity.status_every
         running = s.status_due is not None or s.status_left is not None
         if every is None:
-            self.set(status_due=None, status_left=None, remind_at=None, status_from=None)
+            self.s.status_due = None
+            self.s.status_left = None
+            self.s.remind_at = None
+            self.s.status_from = None
             return
         if not running:
             if s.owner is None and not s.responded:
@@ -103,10 +104,8 @@ class Events(Firing):
         due = sla.add(start, every, tp.severity.clock, tp.calendar)
         if s.paused:
             at = s.paused_at or self.now
-            self.set(
-                status_left=sla.remaining(at, due, tp.severity.clock, tp.calendar),
-                status_from=start,
-            )
+            self.s.status_left = sla.remaining(at, due, tp.severity.clock, tp.calendar)
+            self.s.status_from = start
         else:
             self.set_status_due(max(due, self.now), tp, start=start)
 
@@ -119,7 +118,7 @@ class Events(Firing):
         self._resume_if_waiting()
         rungs = len(self.policy_now().ladder.rungs)
         target = max(1, min(e.rung if e.rung is not None else self.s.rung + 1, rungs))
-        self.set(customer_rung=max(self.s.customer_rung, target))
+        self.s.customer_rung = max(self.s.customer_rung, target)
         self.record("escalate", "customer escalation", rung=target)
         self.page_rung(target, "customer", customer=True)
         if self.s.escalation_rung and self.s.ack_deadline is not None:
@@ -149,7 +148,8 @@ class Events(Firing):
         if every is None:
             return
         if self.s.paused:
-            self.set(status_left=clock_length(every, tp), status_from=e.at)
+            self.s.status_left = clock_length(every, tp)
+            self.s.status_from = e.at
         else:
             self.set_status_due(
                 sla.add(e.at, every, tp.severity.clock, tp.calendar), tp, start=e.at
@@ -162,19 +162,20 @@ class Events(Firing):
             return
         tp = self.policy_now()
         clock, cal = tp.severity.clock, tp.calendar
-        self.set(paused=True, paused_at=e.at)
+        self.s.paused = True
+        self.s.paused_at = e.at
         if s.respond_by is not None and not s.responded and not s.breached:
-            self.set(respond_left=sla.remaining(e.at, s.respond_by, clock, cal), respond_by=None)
+            self.s.respond_left = sla.remaining(e.at, s.respond_by, clock, cal)
+            self.s.respond_by = None
         if s.status_due is not None:
-            self.set(
-                status_left=sla.remaining(e.at, s.status_due, clock, cal),
-                status_due=None,
-                remind_at=None,
-            )
+            self.s.status_left = sla.remaining(e.at, s.status_due, clock, cal)
+            self.s.status_due = None
+            self.s.remind_at = None
         if s.ack_deadline is not None:
             rung_clock: ClockKind = "business" if s.ack_business else "24x7"
             left = sla.remaining(e.at, s.ack_deadline, rung_clock, cal)
-            self.set(ack_left=left, ack_deadline=None)
+            self.s.ack_left = left
+            self.s.ack_deadline = None
         self.record("note", "waiting on customer: clocks paused, notifications held")
 
     def on_customer_replied(self, e: TicketEvent) -> None:
@@ -193,45 +194,43 @@ class Events(Firing):
         tp = self.policy_now()
         clock, cal = tp.severity.clock, tp.calendar
         paused_at = s.paused_at or start
-        self.set(paused=False, paused_at=None)
+        self.s.paused = False
+        self.s.paused_at = None
         if s.respond_left is not None:
             waited = sla.elapsed(paused_at, start, clock, cal)
-            self.set(
-                respond_by=sla.resume(start, s.respond_left, clock, cal),
-                respond_left=None,
-                waited=(s.waited or timedelta(0)) + waited,
-            )
+            self.s.respond_by = sla.resume(start, s.respond_left, clock, cal)
+            self.s.respond_left = None
+            self.s.waited = (s.waited or timedelta(0)) + waited
         if s.status_left is not None:
             self.set_status_due(
                 sla.resume(start, s.status_left, clock, cal), tp, start=s.status_from
             )
-            self.set(status_left=None)
+            self.s.status_left = None
         if s.ack_left is not None:
             rung_clock: ClockKind = "business" if s.ack_business else "24x7"
-            self.set(ack_deadline=sla.resume(start, s.ack_left, rung_clock, cal), ack_left=None)
+            self.s.ack_deadline = sla.resume(start, s.ack_left, rung_clock, cal)
+            self.s.ack_left = None
         if s.steps:
             held = [
                 dataclasses.replace(st, due=start + max(st.due - paused_at, timedelta(0)))
                 for st in s.steps
             ]
-            self.set(steps=tuple(sorted(held, key=lambda p: p.due)))
+            self.s.steps = tuple(sorted(held, key=lambda p: p.due))
 
     def on_closed(self, e: TicketEvent) -> None:
         """Rule 11: cancel everything; the people paged or informed, and the owner, get
         one email."""
-        self.set(
-            closed=True,
-            ack_deadline=None,
-            ack_left=None,
-            escalation_rung=0,
-            first_page_at=None,
-            status_due=None,
-            status_left=None,
-            remind_at=None,
-            shift_check_at=None,
-            steps=(),
-            handoff_to=None,
-        )
+        self.s.closed = True
+        self.s.ack_deadline = None
+        self.s.ack_left = None
+        self.s.escalation_rung = 0
+        self.s.first_page_at = None
+        self.s.status_due = None
+        self.s.status_left = None
+        self.s.remind_at = None
+        self.s.shift_check_at = None
+        self.s.steps = ()
+        self.s.handoff_to = None
         self._close_pages()
         recipients = list(self.s.paged)
         if self.s.owner is not None and self.s.owner not in recipients:

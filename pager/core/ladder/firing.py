@@ -28,7 +28,7 @@ class Firing(Acknowledging):
 
     def fire_step(self) -> None:
         pending = self.s.steps[0]
-        self.set(steps=self.s.steps[1:])
+        self.s.steps = self.s.steps[1:]
         self.notify(
             pending.person,
             pending.via,
@@ -40,7 +40,7 @@ class Firing(Acknowledging):
 
     def fire_breach(self) -> None:
         """Rule 4."""
-        self.set(breached=True)
+        self.s.breached = True
         self.record(
             "breach",
             "respond-by passed with no acknowledgement",
@@ -60,7 +60,7 @@ class Firing(Acknowledging):
         self._arm(None)
         if s.handoff_to is not None:
             self.record("note", f"handoff to {s.handoff_to} not acknowledged")
-            self.set(handoff_to=None)
+            self.s.handoff_to = None
             base = max(1, s.owner_rung)
             target = min(base + 1, cap)
             if target > base:
@@ -83,7 +83,7 @@ class Firing(Acknowledging):
             else:
                 self._stop_paging()
         elif cap == last and s.repeats < tp.ladder.rungs[-1].repeat:
-            self.set(repeats=s.repeats + 1)
+            self.s.repeats = s.repeats + 1
             self.record("note", f"repeating the last rung ({self.s.repeats})")
             self.page_rung(last, "repeat")
         else:
@@ -91,7 +91,7 @@ class Firing(Acknowledging):
 
     def fire_remind(self) -> None:
         """Rule 6: ``status_report_lead`` before the due time, SMS and email the owner."""
-        self.set(reminded=True)
+        self.s.reminded = True
         for person in self._status_recipients():
             self.notify(person, "sms", "remind", "remind", self.s.owner_rung or self.s.rung)
             self.notify(person, "email", "remind", "remind", self.s.owner_rung or self.s.rung)
@@ -106,7 +106,8 @@ class Firing(Acknowledging):
             self.notify(person, "sms", "overdue", "overdue", self.s.owner_rung or self.s.rung)
         every = tp.severity.status_every
         if every is None:
-            self.set(status_due=None, remind_at=None)
+            self.s.status_due = None
+            self.s.remind_at = None
         else:
             following = sla.add(due, every, tp.severity.clock, tp.calendar)
             start = due
@@ -146,7 +147,7 @@ class Firing(Acknowledging):
         """Rule 10: the owner went off shift -> hand the ticket to the incoming person."""
         s = self.s
         rotation = s.owner_rotation
-        self.set(shift_check_at=None)
+        self.s.shift_check_at = None
         if rotation is None or s.owner is None:
             return
         incoming = self.policy.oncall(rotation, self.now, s.region)
@@ -156,7 +157,7 @@ class Firing(Acknowledging):
         tp = self.policy_now()
         rung = max(s.owner_rung, 1)
         high = tp.severity.urgency == "high"
-        self.set(handoff_to=incoming)
+        self.s.handoff_to = incoming
         if not s.escalation_rung:
             self._arm(self.now + tp.ladder.rungs[0].ack_within if high else None)
         self._open_page(incoming, rung, "handoff", rotation)

@@ -21,16 +21,16 @@ class Paging(MachineBase):
 
     def _first_page(self, tp: TicketPolicy) -> None:
         if tp.severity.urgency == "high" or tp.calendar.is_open(self.now):
-            self.set(first_page_at=None)
+            self.s.first_page_at = None
             self.page_rung(1, "opened")
         else:
-            self.set(first_page_at=tp.calendar.next_open(self.now))
+            self.s.first_page_at = tp.calendar.next_open(self.now)
             self.record(
                 "note", "low urgency outside business hours: first page when the calendar opens"
             )
 
     def fire_first_page(self) -> None:
-        self.set(first_page_at=None)
+        self.s.first_page_at = None
         self.page_rung(1, "calendar_opened")
 
     def page_rung(
@@ -58,7 +58,9 @@ class Paging(MachineBase):
                 self._stop_paging()
                 return
             number += 1
-        self.set(rung=number, first_page_at=None, exhausted=False)
+        self.s.rung = number
+        self.s.first_page_at = None
+        self.s.exhausted = False
         low = tp.severity.urgency == "low"
         if customer:
             within = rung.respond_within
@@ -95,7 +97,7 @@ class Paging(MachineBase):
 
     def _open_page(self, person: str, rung: int, kind: PageKind, rotation: str | None) -> None:
         kept = tuple(p for p in self.s.pages if p.person != person)
-        self.set(pages=(*kept, Page(person, rung, kind, self.now, rotation)))
+        self.s.pages = (*kept, Page(person, rung, kind, self.now, rotation))
         self._mark_paged(person, rung)
         self.out.append(OpenPage(self.s.ticket_id, person))
 
@@ -109,7 +111,7 @@ class Paging(MachineBase):
         if email_only and not steps:
             steps = [type(who.notify[0])("email", timedelta(0))] if who.notify else []
         # A repeated page of the same person replaces their pending steps for it.
-        self.set(steps=tuple(st for st in self.s.steps if st.person != person))
+        self.s.steps = tuple(st for st in self.s.steps if st.person != person)
         later: list[PendingStep] = []
         action: Action = "handoff" if kind == "handoff" else "page"
         for st in steps:
@@ -117,13 +119,13 @@ class Paging(MachineBase):
                 self.notify(person, st.via, kind, action, rung, reason)
             else:
                 later.append(PendingStep(self.now + st.after, person, st.via, kind, rung, reason))
-        self.set(steps=tuple(sorted((*self.s.steps, *later), key=lambda p: p.due)))
+        self.s.steps = tuple(sorted((*self.s.steps, *later), key=lambda p: p.due))
 
     def _stop_paging(self) -> None:
         """Rule 3's end: no new rung is paged; everyone paged or informed for the ticket
         (and nobody else) gets one email that it is unacknowledged."""
         self._arm(None)
-        self.set(exhausted=True)
+        self.s.exhausted = True
         for person, rung in zip(self.s.paged, self._paged_rungs(), strict=True):
             self.notify(person, "email", "unacknowledged", "unacknowledged", rung or self.s.rung)
         self.record("note", "paging stopped: nobody acknowledged up to the cap")
