@@ -98,6 +98,13 @@ def format_instant(t: datetime) -> str:
     return t.isoformat()[:-6] + "Z"
 
 
+def format_instant_seconds(t: datetime) -> str:
+    """:func:`format_instant` cut to whole seconds (the ladder's timeline notes)."""
+    if t.tzinfo is not UTC:
+        t = t.astimezone(UTC)
+    return t.isoformat(timespec="seconds")[:-6] + "Z"
+
+
 def parse_instant(text: str) -> datetime:
     """Parse an RFC 3339 timestamp *with* an offset into an aware UTC datetime.
 

@@ -3,7 +3,9 @@
 Import from here: ``from pager.core.ladder import step, TicketState, Tick, ...``.
 """
 
+from pager.core.ladder.base import clock_length
 from pager.core.ladder.deadlines import DEADLINES, Deadline, next_deadline
+from pager.core.ladder.firing import MAX_FIRINGS_PER_TICK
 from pager.core.ladder.io import (
     Acknowledge,
     AckVia,
@@ -20,7 +22,7 @@ from pager.core.ladder.io import (
     Rejected,
     Tick,
 )
-from pager.core.ladder.machine import MAX_FIRINGS_PER_TICK, clock_length, step
+from pager.core.ladder.machine import step
 from pager.core.ladder.state import (
     Outcome,
     Page,

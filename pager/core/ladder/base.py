@@ -126,7 +126,7 @@ class MachineBase:
         self.s.status_from = start or self.now
 
 
-def _region(policy: Policy, tp: TicketPolicy, region: str | None) -> str | None:
+def region_of(policy: Policy, tp: TicketPolicy, region: str | None) -> str | None:
     """The event's ``region`` in the config's spelling; Rejected when no rotation the
     ticket's ladder pages has it (a typo would otherwise page the whole rotation)."""
     if region is None:
@@ -137,10 +137,6 @@ def _region(policy: Policy, tp: TicketPolicy, region: str | None) -> str | None:
             f"unknown region {region!r}: no rotation of ladder {tp.ladder.name!r} has it"
         )
     return found
-
-
-def _iso(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def describe(duration: Duration) -> str:

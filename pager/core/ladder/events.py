@@ -8,8 +8,8 @@ import dataclasses
 from datetime import datetime, timedelta
 
 from pager.core import sla
-from pager.core.events import TicketEvent
-from pager.core.ladder.base import _iso, _region, clock_length
+from pager.core.events import TicketEvent, format_instant_seconds
+from pager.core.ladder.base import clock_length, region_of
 from pager.core.ladder.firing import Firing
 from pager.core.ladder.io import (
     Rejected,
@@ -42,7 +42,7 @@ class Events(Firing):
         except PolicyError as exc:
             raise Rejected(str(exc)) from None
         changed = (new_tier, new_sev, new_queue) != (s.tier, s.severity, s.queue)
-        region = _region(self.policy, after, e.region) if e.region is not None else s.region
+        region = region_of(self.policy, after, e.region) if e.region is not None else s.region
         self.s.customer = e.customer if e.customer is not None else s.customer
         self.s.summary = e.summary if e.summary is not None else s.summary
         self.s.region = region
@@ -125,7 +125,7 @@ class Events(Firing):
             name = self.policy_now().ladder.rungs[self.s.escalation_rung - 1].name
             self.record(
                 "note",
-                f"{name} to acknowledge by {_iso(self.s.ack_deadline)};"
+                f"{name} to acknowledge by {format_instant_seconds(self.s.ack_deadline)};"
                 f" automatic escalation now up to rung {self.cap()}",
                 rung=self.s.escalation_rung,
             )

@@ -18,10 +18,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from pager.core import sla
-from pager.core.events import TicketEvent
-from pager.core.ladder.base import _iso, _region, clock_length, describe
+from pager.core.events import TicketEvent, format_instant_seconds
+from pager.core.ladder.base import describe, region_of
 from pager.core.ladder.events import Events
-from pager.core.ladder.firing import MAX_FIRINGS_PER_TICK
 from pager.core.ladder.io import (
     Acknowledge,
     EscalateNow,
@@ -33,7 +32,7 @@ from pager.core.ladder.io import (
 from pager.core.ladder.state import Outcome, TicketState
 from pager.core.policy import Policy, PolicyError
 
-__all__ = ["MAX_FIRINGS_PER_TICK", "Machine", "clock_length", "step"]
+__all__ = ["Machine", "step"]
 
 
 def step(state: TicketState | None, inp: Input, now: datetime, policy: Policy) -> Outcome:
@@ -64,7 +63,7 @@ class Machine(Events):
             tp = policy.ticket_policy(event.queue, event.tier, event.severity)
         except PolicyError as exc:
             raise Rejected(str(exc)) from None
-        region = _region(policy, tp, event.region)
+        region = region_of(policy, tp, event.region)
         respond_by = sla.add(event.at, tp.severity.respond_within, tp.severity.clock, tp.calendar)
         state = TicketState(
             ticket_id=event.ticket_id,
@@ -81,12 +80,13 @@ class Machine(Events):
         m = cls(state, now, policy)
         every = tp.severity.status_every
         status = f"every {describe(every)} from the acknowledgement" if every else "none"
+        cap = m.cap(tp)
         m.record(
             "note",
             f"opened: severity {event.severity}, tier {event.tier}, urgency"
-            f" {tp.severity.urgency}; respond by {_iso(respond_by)}; status reports: {status};"
-            f" automatic escalation up to rung {m.cap(tp)}"
-            f" ({tp.ladder.rungs[m.cap(tp) - 1].name})",
+            f" {tp.severity.urgency}; respond by {format_instant_seconds(respond_by)};"
+            f" status reports: {status}; automatic escalation up to rung {cap}"
+            f" ({tp.ladder.rungs[cap - 1].name})",
         )
         m._first_page(tp)
         return m.outcome()
