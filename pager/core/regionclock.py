@@ -14,7 +14,7 @@ from pager.core.hours import OpeningHours, local_instant, zone
 from pager.core.model import Region
 
 #: When a region without hours "began": infinitely long ago, so any real window is newer.
-_NEVER_BEGAN = datetime.min.replace(tzinfo=UTC)
+NEVER_BEGAN = datetime.min.replace(tzinfo=UTC)
 #: Local days per cached block (a multiple of 7: blocks start on the handoff zero date,
 #: so weekly handoffs fall on the same offsets in every block).
 _BLOCK_DAYS = 14
@@ -31,7 +31,7 @@ Interval = tuple[datetime, datetime]
 
 
 @dataclass(frozen=True, slots=True)
-class _Block:
+class Block:
     """One region's facts for the instants ``[start, end)`` of ``_BLOCK_DAYS`` local dates.
 
     ``spans`` are ``(open, close, began)``: the region covers ``[open, close)``, in a merged
@@ -52,10 +52,10 @@ class _Block:
 
 
 #: Holds no instant: what a region's "last block used" is before its first lookup.
-_NO_BLOCK = _Block(0, _NEVER_BEGAN, _NEVER_BEGAN, (), (), 0, (), ())
+_NO_BLOCK = Block(0, NEVER_BEGAN, NEVER_BEGAN, (), (), 0, (), ())
 
 
-class _RegionClock:
+class RegionClock:
     """One region's coverage and member arithmetic over cached blocks of local days.
 
     Keeps the last block it used, so lookups walking forward in time (a sweep, a daemon
@@ -97,12 +97,12 @@ class _RegionClock:
             zero += timedelta(days=(weekday - zero.weekday()) % 7)
         self._zero = zero
         self._zero_ordinal = zero.toordinal()
-        self._blocks: dict[int, _Block] = {}
+        self._blocks: dict[int, Block] = {}
         self._last = _NO_BLOCK
 
     # --- blocks ----------------------------------------------------------------------
 
-    def block(self, t: datetime) -> _Block:
+    def block(self, t: datetime) -> Block:
         """The block whose ``[start, end)`` holds ``t``."""
         last = self._last
         if last.start <= t < last.end:
@@ -118,7 +118,7 @@ class _RegionClock:
         self._last = found
         return found
 
-    def _block(self, number: int) -> _Block:
+    def _block(self, number: int) -> Block:
         found = self._blocks.get(number)
         if found is None:
             if len(self._blocks) >= _BLOCK_CACHE_SIZE:
@@ -127,7 +127,7 @@ class _RegionClock:
             self._blocks[number] = found
         return found
 
-    def _build(self, number: int) -> _Block:
+    def _build(self, number: int) -> Block:
         first = self._zero + timedelta(days=number * _BLOCK_DAYS)
         start = local_instant(first, 0, self.tz)
         end = local_instant(first + timedelta(days=_BLOCK_DAYS), 0, self.tz)
@@ -144,7 +144,7 @@ class _RegionClock:
         # Edges past the block belong to a later block's search (which may find an
         # earlier one first); the block's end itself is nobody else's, so it stays.
         kept = sorted(edge for edge in edges if start <= edge <= end)
-        return _Block(
+        return Block(
             number,
             start,
             end,
@@ -185,14 +185,14 @@ class _RegionClock:
     # --- answers ---------------------------------------------------------------------
 
     @staticmethod
-    def began(blk: _Block, t: datetime) -> datetime | None:
+    def began(blk: Block, t: datetime) -> datetime | None:
         """When the window covering ``t`` began, or None when the region is closed."""
         i = bisect.bisect_right(blk.span_starts, t) - 1
         if i >= 0 and t < blk.spans[i][1]:
             return blk.spans[i][2]
         return None
 
-    def member(self, blk: _Block, t: datetime) -> str:
+    def member(self, blk: Block, t: datetime) -> str:
         k = blk.first_handoff + bisect.bisect_right(blk.handoffs, t) - 1
         return self.members[k % self.size]
 

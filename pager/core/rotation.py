@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pager.core.model import Override, Rotation
-from pager.core.regionclock import _NEVER_BEGAN, Interval, _Block, _RegionClock
+from pager.core.regionclock import NEVER_BEGAN, Block, Interval, RegionClock
 
 Source = Literal["region", "override", "after_hours", "gap"]
 
@@ -67,8 +67,8 @@ GAP = OnCall(None, None, "gap")
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     name: str
-    regions: tuple[_RegionClock, ...]
-    by_region: Mapping[str, _RegionClock]
+    regions: tuple[RegionClock, ...]
+    by_region: Mapping[str, RegionClock]
     after_hours: str | None
     overrides: tuple[Override, ...]
     override_edges: tuple[datetime, ...]
@@ -85,7 +85,7 @@ class RotationResolver:
     def __init__(self, rotations: Mapping[str, Rotation]) -> None:
         compiled: dict[str, _Compiled] = {}
         for name, rotation in rotations.items():
-            clocks = tuple(_RegionClock(region) for region in rotation.regions)
+            clocks = tuple(RegionClock(region) for region in rotation.regions)
             edges = sorted({edge for o in rotation.overrides for edge in (o.start, o.end)})
             compiled[name] = _Compiled(
                 name=name,
@@ -132,15 +132,15 @@ class RotationResolver:
     def _base(self, rot: _Compiled, at: datetime, after_hours: _Cursor | None) -> OnCall:
         """The answer before ``rot``'s own overrides; ``after_hours`` answers for the
         after_hours rotation when given (a sweep), else it is asked."""
-        best: _RegionClock | None = None
-        best_blk: _Block | None = None
-        best_began = _NEVER_BEGAN
+        best: RegionClock | None = None
+        best_blk: Block | None = None
+        best_began = NEVER_BEGAN
         for clock in rot.regions:
             blk = clock.block(at)
             if clock.hours is None:
-                began = _NEVER_BEGAN
+                began = NEVER_BEGAN
             else:
-                # _RegionClock.began, inlined: this loop is the hot path of every lookup.
+                # RegionClock.began, inlined: this loop is the hot path of every lookup.
                 i = bisect.bisect_right(blk.span_starts, at) - 1
                 if i < 0 or at >= blk.spans[i][1]:
                     continue
