@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pager.store.types import OutboxRow, OutboxState
+from pager.store.types import InterruptedSms, OutboxRow, OutboxState
 
 PENDING = OutboxState.PENDING.value
 SENDING = OutboxState.SENDING.value
@@ -56,3 +56,18 @@ def outbox_row(r: Sequence[Any], instant: Callable[[Any], datetime] = _as_is) ->
         error=r[16],
         fallback=bool(r[17]),
     )
+
+
+def interrupted_sends(
+    rows: Sequence[Sequence[Any]], instant: Callable[[Any], datetime] = _as_is
+) -> list[InterruptedSms]:
+    """Rows selected as ``id, address, claimed_at, claim_digest`` (ordered by id) ->
+    one :class:`InterruptedSms` per provider request (the rows of one bundle share its
+    address, claim instant and digest)."""
+    sends: dict[tuple[str, Any, str], list[int]] = {}
+    for row_id, address, claimed_at, digest in rows:
+        sends.setdefault((address, claimed_at, digest), []).append(row_id)
+    return [
+        InterruptedSms(tuple(ids), address, instant(claimed_at), digest)
+        for (address, claimed_at, digest), ids in sends.items()
+    ]

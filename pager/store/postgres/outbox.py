@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from pager.store.postgres.connection import SENDER_LOCK, Connection
-from pager.store.rows import CANCELLED, FAILED, PENDING, SENDING, SENT
+from pager.store.rows import CANCELLED, FAILED, PENDING, SENDING, SENT, interrupted_sends
 from pager.store.rows import OUTBOX_COLUMNS as _COLUMNS
 from pager.store.rows import outbox_row as _row
 from pager.store.types import InterruptedSms, NewMessage, OutboxRow, OutboxState
@@ -81,8 +81,7 @@ class Outbox(Connection):
         empty unless this node is the sending node (module docstring)."""
         if not self.is_sender:
             return []
-        only = " AND channel = ANY(%s)" if channels else ""
-        params: tuple[object, ...] = (list(channels),) if channels else ()
+        only, params = _channel_filter(channels)
         # The role is checked on the server too: a session that lost it unnoticed (its
         # connection was replaced under it) must not send beside the real sending node.
         rows = self.db.execute(
@@ -103,8 +102,7 @@ class Outbox(Connection):
         node sends (the others' relays sleep until woken)."""
         if not self.is_sender:
             return None
-        only = " AND channel = ANY(%s)" if channels else ""
-        params: tuple[object, ...] = (list(channels),) if channels else ()
+        only, params = _channel_filter(channels)
         row = self.db.execute(
             f"SELECT min(not_before) FROM outbox WHERE state = '{PENDING}'{only}", params
         ).fetchone()
@@ -167,13 +165,7 @@ class Outbox(Connection):
             f" AND {_ORPHAN} ORDER BY id",
             self._orphan_params(),
         ).fetchall()
-        sends: dict[tuple[str, datetime, str], list[int]] = {}
-        for row_id, address, claimed_at, digest in rows:
-            sends.setdefault((address, claimed_at, digest), []).append(row_id)
-        return [
-            InterruptedSms(tuple(ids), address, claimed_at, digest)
-            for (address, claimed_at, digest), ids in sends.items()
-        ]
+        return interrupted_sends(rows)
 
     def mark_sent(self, ids: Sequence[int], provider_id: str, at: datetime) -> None:
         """Rows went out, whoever holds them now: a send the provider accepted is sent
@@ -244,3 +236,10 @@ class Outbox(Connection):
     def outbox_counts(self) -> dict[OutboxState, int]:
         rows = self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall()
         return {OutboxState(state): int(n) for state, n in rows}
+
+
+def _channel_filter(channels: Sequence[str]) -> tuple[str, tuple[list[str], ...]]:
+    """An ``AND channel = ANY(...)`` clause and its parameter (nothing for no channels)."""
+    if not channels:
+        return "", ()
+    return " AND channel = ANY(%s)", (list(channels),)

@@ -11,7 +11,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pager.store.rows import CANCELLED, FAILED, PENDING, SENDING, SENT, outbox_row
+from pager.store.rows import (
+    CANCELLED,
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    interrupted_sends,
+    outbox_row,
+)
 from pager.store.rows import OUTBOX_COLUMNS as _COLUMNS
 from pager.store.sqlite.db import from_ts, ts
 from pager.store.types import InterruptedSms, NewMessage, OutboxRow, OutboxState
@@ -120,13 +128,7 @@ class Outbox:
             " AND channel = 'sms' AND claimed_at IS NOT NULL AND claim_digest IS NOT NULL"
             " ORDER BY id"
         ).fetchall()
-        sends: dict[tuple[str, float, str], list[int]] = {}
-        for row_id, address, claimed_at, digest in rows:
-            sends.setdefault((address, claimed_at, digest), []).append(row_id)
-        return [
-            InterruptedSms(tuple(ids), address, from_ts(claimed_at), digest)
-            for (address, claimed_at, digest), ids in sends.items()
-        ]
+        return interrupted_sends(rows, from_ts)
 
     def mark_sent(self, ids: Sequence[int], provider_id: str, at: datetime) -> None:
         self.db.executemany(
