@@ -8,10 +8,8 @@ import sys
 from pathlib import Path
 
 from pager.cli.common import TIME_HELP, CliError, UsageError, add_time_argument, load_or_report
-from pager.report import charts as charts_mod
 from pager.report import render
 from pager.report.build import build
-from pager.report.html import html
 from pager.report.source import connect
 
 FORMATS = ("text", "csv", "json", "html")
@@ -33,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here, not at module level: the CLI imports every command module to build
+    # its parser, so matplotlib would otherwise load in every `pager run` daemon.
+    from pager.report import charts as charts_mod
+    from pager.report.html import html
+
     if args.end <= args.start:
         raise UsageError("--to must be after --from")
     config = load_or_report(args.config)

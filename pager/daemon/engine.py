@@ -40,7 +40,7 @@ from pager.core.ladder import (
     step,
 )
 from pager.core.messages import kinds, render
-from pager.core.model import Channel
+from pager.core.model import Channel, Person
 from pager.core.policy import Policy
 from pager.daemon.decisions import log_decisions, log_refused
 from pager.daemon.outbox.book import OutboxBook
@@ -316,7 +316,7 @@ class Engine:
         if person is None:
             log.warning("ticket=%s no such person %s", n.ticket_id, n.person)
             return False
-        address = person.email if n.via == "email" else person.phone
+        address = address_for(person, n.via)
         if not address:
             self._note(n.ticket_id, n.at, "note", {"detail": f"{n.person} has no {n.via} address"})
             return False
@@ -378,7 +378,7 @@ class Engine:
         )
         added = 0
         for channel in channels:
-            if not (person.email if channel == "email" else person.phone):
+            if not address_for(person, channel):
                 continue
             notify = Notify(
                 f"{row.key}/fb-{channel}",
@@ -426,6 +426,12 @@ class Engine:
             )
         current = tuple((e.at, describe(e.action, e.detail)) for e in self._audit)
         return self._timeline + current
+
+
+def address_for(person: Person, via: str) -> str | None:
+    """Where a message to ``person`` by ``via`` goes: the email address for email, the
+    phone number for SMS and voice; None (or empty) when the person has none."""
+    return person.email if via == "email" else person.phone
 
 
 def _compact(d: dict[str, Any]) -> dict[str, Any]:

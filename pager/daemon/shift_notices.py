@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from pager.core.model import Config
 from pager.core.rotation import RotationResolver
-from pager.daemon.engine import Engine
+from pager.daemon.engine import Engine, address_for
 from pager.daemon.service import Service
 from pager.store.types import NewMessage
 
@@ -117,7 +117,7 @@ def enqueue(engine: Engine, notices: list[Notice], now: datetime) -> int:
         if person is None or person.notify_shift is None:
             continue
         via = person.notify_shift.via
-        address = person.email if via == "email" else person.phone
+        address = address_for(person, via)
         if not address:
             continue
         subject, body = notice_text(config, notice)

@@ -19,7 +19,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from pager.core.messages import render
 from pager.core.model import Channel, Config
-from pager.daemon.engine import Engine
+from pager.daemon.engine import Engine, address_for
 from pager.store.types import NewMessage, OutboxRow
 
 PREFIX = "test:"
@@ -42,7 +42,7 @@ def queue(engine: Engine, config: Config, person: str, via: Channel, now: dateti
     known = config.people.get(person)
     if known is None:
         return None
-    address = known.email if via == "email" else known.phone
+    address = address_for(known, via)
     if not address:
         return None
     ticket_id = ticket_of(person)

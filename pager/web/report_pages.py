@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from pager.report import render as report_render
-from pager.report.html import inline as inline_charts
-from pager.report.tables import tables as report_tables
-from pager.web import reports, views
+from pager.web import views
 from pager.web.api import Api
 from pager.web.base import _HEADERS
+
+if TYPE_CHECKING:
+    from pager.web import reports
+
+# The report modules (matplotlib, the report's jinja2 templates) are imported by the
+# handlers at the first report request, not at daemon start: they doubled the daemon's
+# RSS and start-up time while most daemons never serve a report.
 
 
 class ReportPages(Api):
@@ -22,6 +26,8 @@ class ReportPages(Api):
 
     def _report_query(self, request: web.Request) -> reports.Query:
         """The request's period and tier; 400 with the one-line reason when unusable."""
+        from pager.web import reports
+
         config, _ = self._current()
         try:
             return reports.parse_query(request.query, config, self._clock())
@@ -29,6 +35,11 @@ class ReportPages(Api):
             raise web.HTTPBadRequest(text=f"{exc}\n") from None
 
     async def _report_page(self, request: web.Request) -> web.Response:
+        from pager.report import render as report_render
+        from pager.report.html import inline as inline_charts
+        from pager.report.tables import tables as report_tables
+        from pager.web import reports
+
         denied = self._html_guard(request)
         if denied is not None:
             return denied
@@ -75,6 +86,9 @@ class ReportPages(Api):
         return response
 
     async def _api_report(self, request: web.Request) -> web.Response:
+        from pager.report import render as report_render
+        from pager.web import reports
+
         self._api_guard(request)
         config, _ = self._current()
         query = self._report_query(request)
