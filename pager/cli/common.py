@@ -21,6 +21,7 @@ import pendulum
 
 from pager.config.load import ConfigError, load_config
 from pager.core.model import Config
+from pager.daemon.clock import Clock, SystemClock
 
 
 class CliError(Exception):
@@ -43,9 +44,8 @@ def load_or_report(directory: str, *, require_secrets: bool = False) -> Config |
         return None
 
 
-def now_utc() -> datetime:
-    """The wall clock, for commands (the daemon has its own clock object)."""
-    return datetime.now(UTC)
+#: The wall clock for commands: the daemon's own clock (one definition of "now").
+now_utc: Clock = SystemClock()
 
 
 # --- times ---------------------------------------------------------------------------

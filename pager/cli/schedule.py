@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pager.cli.common import TIME_HELP, CliError, add_time_argument, load_or_report
+from pager.cli.common import TIME_HELP, CliError, add_time_argument, load_or_report, now_utc
 from pager.cli.oncall import format_utc, person_label, table
 from pager.core.hours import zone
 from pager.core.model import Config
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     resolver = RotationResolver(config.rotations)
     shifts = overlapping_shifts(resolver, args.rotation, start, end)
     if args.ical:
-        data = ical_feed(resolver, config, args.rotation, shifts, datetime.now(UTC))
+        data = ical_feed(resolver, config, args.rotation, shifts, now_utc())
     else:
         data = schedule_text(resolver, config, args.rotation, shifts, start, end).encode()
     if args.output:
