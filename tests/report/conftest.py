@@ -62,14 +62,3 @@ def reasoned(config: Config) -> bool:
     finally:
         db.close()
     return bool(row[0])
-
-
-@pytest.fixture
-def pg_url(request: pytest.FixtureRequest) -> str:
-    """A fresh PostgreSQL database (the ``postgres_url`` fixture of the PostgreSQL store's
-    test harness, testkit/postgres.py); skipped where that store is not part of pager."""
-    try:
-        url: str = request.getfixturevalue("postgres_url")
-    except pytest.FixtureLookupError:
-        pytest.skip("the PostgreSQL store (testkit/postgres.py) is not in this tree")
-    return url
