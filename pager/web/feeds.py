@@ -6,7 +6,7 @@ from aiohttp import web
 
 from pager.cli.schedule import new_calendar, shift_event
 from pager.web import auth, views
-from pager.web.base import FEED_AFTER, FEED_BEFORE, _ics
+from pager.web.base import FEED_AFTER, FEED_BEFORE
 from pager.web.report_pages import ReportPages
 
 
@@ -46,3 +46,12 @@ class Feeds(ReportPages):
                 if shift.person == person and shift.source != "after_hours":
                     calendar.add_component(shift_event(resolver, config, rotation, shift, now))
         return _ics(calendar.to_ical())
+
+
+def _ics(data: bytes) -> web.Response:
+    return web.Response(
+        body=data,
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
