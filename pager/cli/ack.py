@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pager.cli.common import now_utc
+from pager.cli.common import CliError, now_utc
 from pager.cli.store_access import open_store
 from pager.core.policy import Policy
 from pager.daemon.engine import Engine
@@ -26,8 +26,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     config, store = opened
     if args.by not in config.people:
-        print(f"unknown person {args.by!r}", file=sys.stderr)
-        return 1
+        store.close()
+        raise CliError(f"unknown person {args.by!r}")
     engine = Engine(store, Policy(config))
     with store.transaction():
         result = engine.acknowledge(args.ticket, args.by, "cli", now_utc())

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pager.cli.check_overrides import override_warnings
-from pager.cli.common import add_time_argument, load_or_report
+from pager.cli.common import add_time_argument, load_or_report, now_utc
 from pager.config.load import parse_duration
 from pager.core.model import Config, WallDuration
 from pager.core.rotation import RotationResolver
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_or_report(args.config, require_secrets=args.require_secrets)
     if config is None:
         return 1
-    now: datetime = args.now or datetime.now(UTC)
+    now: datetime = args.now or now_utc()
     horizon: timedelta = args.horizon
     _print_summary(config)
     resolver = RotationResolver(config.rotations)

@@ -71,11 +71,14 @@ def _changes(
     """Whether the override changes who takes new pages at some instant, and the regions
     whose region-restricted answer it changes."""
     name = rotation.name
+    all_regions = with_all.regions(name)
     regions: set[str] = set()
     for at in _instants(without, name, override):
         if with_all.oncall(name, at).person != without.oncall(name, at).person:
             return True, regions
-        for region in with_all.regions(name):
+        for region in all_regions:
+            if region in regions:
+                continue  # already known to change; no need to ask again
             before = without.oncall_in_region(name, region, at).person
             if with_all.oncall_in_region(name, region, at).person != before:
                 regions.add(region)

@@ -21,6 +21,7 @@ import pendulum
 
 from pager.config.load import ConfigError, load_config
 from pager.core.model import Config
+from pager.daemon.clock import Clock, SystemClock
 
 
 class CliError(Exception):
@@ -43,9 +44,17 @@ def load_or_report(directory: str, *, require_secrets: bool = False) -> Config |
         return None
 
 
-def now_utc() -> datetime:
-    """The wall clock, for commands (the daemon has its own clock object)."""
-    return datetime.now(UTC)
+def require_rotations(config: Config, names: list[str]) -> None:
+    """Raise :class:`UsageError` naming every one of ``names`` that is not a rotation."""
+    unknown = [name for name in names if name not in config.rotations]
+    if unknown:
+        known = ", ".join(config.rotations) or "none"
+        listed = ", ".join(repr(name) for name in unknown)
+        raise UsageError(f"unknown rotation {listed} (known: {known})")
+
+
+#: The wall clock for commands: the daemon's own clock (one definition of "now").
+now_utc: Clock = SystemClock()
 
 
 # --- times ---------------------------------------------------------------------------

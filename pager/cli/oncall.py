@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pager.cli.common import TIME_HELP, add_time_argument, load_or_report
+from pager.cli.common import (
+    TIME_HELP,
+    add_time_argument,
+    load_or_report,
+    now_utc,
+    require_rotations,
+)
 from pager.core.model import Config
 from pager.core.rotation import OnCall, RotationResolver
 
@@ -31,14 +36,9 @@ def run(args: argparse.Namespace) -> int:
     config = load_or_report(args.config)
     if config is None:
         return 1
-    at: datetime = args.at or datetime.now(UTC).replace(microsecond=0)
+    at: datetime = args.at or now_utc().replace(microsecond=0)
     names = args.rotation or list(config.rotations)
-    unknown = [name for name in names if name not in config.rotations]
-    if unknown:
-        known = ", ".join(config.rotations) or "none"
-        for name in unknown:
-            print(f"pager oncall: unknown rotation {name!r} (known: {known})", file=sys.stderr)
-        return 2
+    require_rotations(config, names)
     resolver = RotationResolver(config.rotations)
     if args.json:
         print(json.dumps(oncall_json(resolver, names, at)))

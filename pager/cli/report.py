@@ -51,7 +51,11 @@ def run(args: argparse.Namespace) -> int:
         report = build(config, conn, args.start, args.end, args.tier)
     finally:
         conn.close()
-    drawn = charts_mod.charts(report) if args.format == "html" or args.charts else []
+    drawn = (
+        charts_mod.charts(report, png=bool(args.charts))
+        if args.format == "html" or args.charts
+        else []
+    )
     if args.format == "text":
         out = render.text(report)
     elif args.format == "csv":

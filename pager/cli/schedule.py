@@ -18,7 +18,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pager.cli.common import TIME_HELP, CliError, add_time_argument, load_or_report
+from pager.cli.common import (
+    TIME_HELP,
+    CliError,
+    UsageError,
+    add_time_argument,
+    load_or_report,
+    now_utc,
+    require_rotations,
+)
 from pager.cli.oncall import format_utc, person_label, table
 from pager.core.hours import zone
 from pager.core.model import Config
@@ -41,21 +49,15 @@ def run(args: argparse.Namespace) -> int:
     start: datetime = args.start
     end: datetime = args.end
     if start >= end:
-        print("pager schedule: --from must be before --to", file=sys.stderr)
-        return 2
+        raise UsageError("--from must be before --to")
     config = load_or_report(args.config)
     if config is None:
         return 1
-    if args.rotation not in config.rotations:
-        known = ", ".join(config.rotations) or "none"
-        print(
-            f"pager schedule: unknown rotation {args.rotation!r} (known: {known})", file=sys.stderr
-        )
-        return 2
+    require_rotations(config, [args.rotation])
     resolver = RotationResolver(config.rotations)
     shifts = overlapping_shifts(resolver, args.rotation, start, end)
     if args.ical:
-        data = ical_feed(resolver, config, args.rotation, shifts, datetime.now(UTC))
+        data = ical_feed(resolver, config, args.rotation, shifts, now_utc())
     else:
         data = schedule_text(resolver, config, args.rotation, shifts, start, end).encode()
     if args.output:

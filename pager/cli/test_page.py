@@ -14,7 +14,7 @@ import sys
 import time
 from datetime import timedelta
 
-from pager.cli.common import now_utc
+from pager.cli.common import UsageError, now_utc
 from pager.cli.store_access import open_store
 from pager.config.values import parse_duration
 from pager.core.model import WallDuration
@@ -52,14 +52,12 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine(store, Policy(config))
     try:
         if args.person not in config.people:
-            print(f"pager test-page: unknown person {args.person!r}", file=sys.stderr)
-            return 2
+            raise UsageError(f"unknown person {args.person!r}")
         sent = now_utc()
         with store.transaction():
             row = test_pages.queue(engine, config, args.person, args.via, sent)
         if row is None:
-            print(f"pager test-page: {args.person} has no {args.via} address", file=sys.stderr)
-            return 2
+            raise UsageError(f"{args.person} has no {args.via} address")
         name = config.people[args.person].name
         print(f"test page {row} by {args.via} queued for {name}; waiting up to {args.timeout}")
         deadline = time.monotonic() + args.timeout.total_seconds()

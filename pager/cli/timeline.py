@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
+from pager.cli.common import CliError
 from pager.cli.store_access import open_store
 from pager.core.events import format_instant
 from pager.daemon.engine import describe
@@ -25,8 +25,7 @@ def run(args: argparse.Namespace) -> int:
     state = store.get_ticket(args.ticket)
     store.close()
     if state is None:
-        print(f"no ticket {args.ticket!r}", file=sys.stderr)
-        return 1
+        raise CliError(f"no ticket {args.ticket!r}")
     for entry in entries:
         if args.json:
             print(

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from pager.config import values
 from pager.config.issues import FileIssues
+from pager.config.refs import Ref
 from pager.config.yamltree import YEntry, YMap, YNode, YScalar, YSeq, describe, index, join
 from pager.core.model import BusinessDays, BusinessHours, Duration, WallDuration
 
@@ -158,6 +159,27 @@ class Fields:
             return [node]
         self.report(node, path, f"expected a list, got {describe(node)}")
         return None
+
+    def person_ids(
+        self, node: YNode, path: str, refs: list[Ref], *, empty: str
+    ) -> tuple[list[str], bool] | None:
+        """A list of person ids (a lone id counts), each recorded in ``refs`` for the
+        cross-check; None when not a list or empty (``empty`` is that issue's message).
+        Otherwise the ids that could be read and whether every item was one."""
+        items = self.items(node, path, single=True)
+        if items is None:
+            return None
+        if not items:
+            self.report(node, path, empty)
+            return None
+        people: list[str] = []
+        for i, item in enumerate(items):
+            sub = index(path, i)
+            person = self.text(item, sub, "a person id")
+            if person is not None:
+                refs.append(Ref("person", person, self.file, item.line, sub))
+                people.append(person)
+        return people, len(people) == len(items)
 
     # --- scalars ---------------------------------------------------------------------
 

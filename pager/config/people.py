@@ -158,18 +158,8 @@ def _notify(
 def _members(
     name: str, node: YNode, path: str, f: Fields, refs: list[Ref]
 ) -> tuple[str, ...] | None:
-    items = f.items(node, path, single=True)
-    if items is None:
+    """The role's members, or None when any of them could not be read."""
+    read = f.person_ids(node, path, refs, empty=f"role '{name}' must list at least one person")
+    if read is None or not read[1]:
         return None
-    if not items:
-        f.report(node, path, f"role '{name}' must list at least one person")
-        return None
-    members: list[str] = []
-    for i, item in enumerate(items):
-        sub = index(path, i)
-        person = f.text(item, sub, "a person id")
-        if person is None:
-            continue
-        refs.append(Ref("person", person, f.file, item.line, sub))
-        members.append(person)
-    return tuple(members) if len(members) == len(items) else None
+    return tuple(read[0])

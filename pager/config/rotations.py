@@ -130,22 +130,12 @@ def _region(name: str, node: YNode, path: str, f: Fields, result: RotationFile) 
 
 
 def _members(node: YNode, path: str, f: Fields, result: RotationFile) -> tuple[str, ...]:
-    items = f.items(node, path, single=True)
-    if items is None:
+    """The region's members that could be read (each also noted in ``result.members``)."""
+    read = f.person_ids(node, path, result.refs, empty="must list at least one person")
+    if read is None:
         return ()
-    if not items:
-        f.report(node, path, "must list at least one person")
-        return ()
-    members: list[str] = []
-    for i, item in enumerate(items):
-        sub = index(path, i)
-        person = f.text(item, sub, "a person id")
-        if person is None:
-            continue
-        result.refs.append(Ref("person", person, f.file, item.line, sub))
-        result.members.add(person)
-        members.append(person)
-    return tuple(members)
+    result.members.update(read[0])
+    return tuple(read[0])
 
 
 def parse_hours(node: YNode, path: str, f: Fields) -> WeeklyHours | None:

@@ -2,9 +2,10 @@
 no global backend: Agg renders, nothing needs a display).
 
 Three charts: SLA attainment per tier over time, pages per person by hour of their
-local day (a heat map), escalations by reason. Each is returned as SVG text and PNG
-bytes; the SVG is deterministic (fixed hash salt, no date) so that a committed chart
-only changes when its figures do.
+local day (a heat map), escalations by reason. Each is returned as SVG text, and as PNG
+bytes too when asked (only ``pager report --charts`` writes them; a page inlines the SVG,
+so the web never pays for a PNG); the SVG is deterministic (fixed hash salt, no date)
+so that a committed chart only changes when its figures do.
 """
 
 from __future__ import annotations
@@ -29,17 +30,21 @@ class Chart:
     name: str
     title: str
     svg: str
-    png: bytes
+    #: Empty unless drawn with ``png=True``.
+    png: bytes = b""
 
 
-def _render(fig: Figure, name: str, title: str) -> Chart:
-    """SVG (fixed hash salt: same figures, same file; text kept as text) and PNG."""
+def _render(fig: Figure, name: str, title: str, png: bool) -> Chart:
+    """SVG (fixed hash salt: same figures, same file; text kept as text), and PNG if ``png``."""
     svg = io.StringIO()
-    png = io.BytesIO()
+    png_bytes = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": "pager-report", "svg.fonttype": "none"}):
         fig.savefig(svg, format="svg", metadata={"Date": None}, bbox_inches="tight")
-        fig.savefig(png, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")
-    return Chart(name, title, svg.getvalue(), png.getvalue())
+        if png:
+            fig.savefig(
+                png_bytes, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight"
+            )
+    return Chart(name, title, svg.getvalue(), png_bytes.getvalue())
 
 
 def _empty(ax: Axes, message: str) -> None:
@@ -48,7 +53,7 @@ def _empty(ax: Axes, message: str) -> None:
     ax.set_yticks([])
 
 
-def attainment(report: Report) -> Chart:
+def attainment(report: Report, *, png: bool = False) -> Chart:
     title = "SLA attainment per tier (tickets opened per UTC day)"
     fig = Figure(figsize=(8, 3.5))
     ax = fig.subplots()
@@ -71,10 +76,10 @@ def attainment(report: Report) -> Chart:
         ax.grid(alpha=0.3)
         fig.autofmt_xdate()
     ax.set_title(title, fontsize="medium")
-    return _render(fig, "sla-attainment", title)
+    return _render(fig, "sla-attainment", title, png)
 
 
-def heatmap(report: Report) -> Chart:
+def heatmap(report: Report, *, png: bool = False) -> Chart:
     title = "Pages per person by hour of their local day"
     people = [p for p in report.people if p.pages]
     fig = Figure(figsize=(8, 0.8 + 0.35 * max(len(people), 2)))
@@ -91,10 +96,10 @@ def heatmap(report: Report) -> Chart:
         bar.locator = MaxNLocator(integer=True)
         bar.update_ticks()
     ax.set_title(title, fontsize="medium")
-    return _render(fig, "pages-by-hour", title)
+    return _render(fig, "pages-by-hour", title, png)
 
 
-def reasons(report: Report) -> Chart:
+def reasons(report: Report, *, png: bool = False) -> Chart:
     title = "Escalations by reason"
     fig = Figure(figsize=(6, 0.8 + 0.4 * max(len(report.escalations_by_reason), 2)))
     ax = fig.subplots()
@@ -105,15 +110,19 @@ def reasons(report: Report) -> Chart:
         ax.barh(names, [report.escalations_by_reason[n] for n in names], color="#c0504d")
         ax.set_xlabel("escalations")
     ax.set_title(title, fontsize="medium")
-    return _render(fig, "escalations-by-reason", title)
+    return _render(fig, "escalations-by-reason", title, png)
 
 
-def charts(report: Report) -> list[Chart]:
-    return [attainment(report), heatmap(report), reasons(report)]
+def charts(report: Report, *, png: bool = False) -> list[Chart]:
+    """The three charts; with PNG bytes only when ``png`` (needed by :func:`write`)."""
+    return [attainment(report, png=png), heatmap(report, png=png), reasons(report, png=png)]
 
 
 def write(charts_: list[Chart], directory: Path) -> list[Path]:
-    """Write each chart as NAME.svg and NAME.png into ``directory``; the paths written."""
+    """Write each chart as NAME.svg and NAME.png into ``directory``; the paths written.
+    The charts must have been drawn with ``png=True``."""
+    if any(not chart.png for chart in charts_):
+        raise ValueError("charts drawn without png=True cannot be written")
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for chart in charts_:

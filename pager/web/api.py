@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aiohttp import web
 
 from pager.core import coverage as cov
 from pager.web import views
-from pager.web.base import API_LIMIT, PAGE_SIZE, _json
+from pager.web.base import API_LIMIT, PAGE_SIZE
 from pager.web.pages import Pages
 
 
@@ -82,3 +83,7 @@ class Api(Pages):
     async def _api_ticket(self, request: web.Request) -> web.Response:
         self._api_guard(request)
         return _json(await self._ticket_data(request))
+
+
+def _json(data: Any) -> web.Response:
+    return web.json_response(data, headers={"Cache-Control": "no-store"})

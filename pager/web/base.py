@@ -1,5 +1,5 @@
 """The status site's shared state: config and resolver of the moment, per-minute caches,
-templates; the HTML, JSON and feed response helpers. The routes are layered on
+templates; the HTML response helper. The routes are layered on
 :class:`SiteBase` by concern (:mod:`.login`, :mod:`.pages`, :mod:`.api`, :mod:`.report_pages`,
 :mod:`.feeds`) and assembled in :mod:`pager.web.site`."""
 
@@ -18,7 +18,7 @@ from pager.core import coverage as cov
 from pager.core.model import Config
 from pager.core.rotation import RotationResolver
 from pager.daemon.service import Service
-from pager.web import auth, svg, views
+from pager.web import svg, views
 from pager.web.tickets import OpenTickets
 
 HERE = Path(__file__).parent
@@ -31,7 +31,6 @@ API_LIMIT = 1000
 #: Calendar feeds cover this much before and after now.
 FEED_BEFORE = timedelta(days=7)
 FEED_AFTER = timedelta(days=56)
-_FAILED_LOGIN_DELAY = 0.5
 _HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
@@ -157,29 +156,5 @@ class SiteBase:
         return Markup(self._jinja.get_template(template).render(**context))
 
 
-def _feed_url(secret: str, kind: str, name: str) -> str:
-    return f"/calendar/{kind}/{name}.ics?token={auth.feed_token(secret, kind, name)}"
-
-
 def _names(config: Config) -> dict[str, str]:
     return {pid: views.person_name(config, pid) or pid for pid in config.people}
-
-
-def _safe_next(target: str) -> str:
-    """Only a path on this site (no scheme, no host): an open redirect otherwise."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/status"
-
-
-def _json(data: Any) -> web.Response:
-    return web.json_response(data, headers={"Cache-Control": "no-store"})
-
-
-def _ics(data: bytes) -> web.Response:
-    return web.Response(
-        body=data,
-        content_type="text/calendar",
-        charset="utf-8",
-        headers={"Cache-Control": "no-cache"},
-    )

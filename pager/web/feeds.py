@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pager.cli.schedule import new_calendar, shift_event
+from pager.cli.schedule import ical_feed, new_calendar, shift_event
 from pager.web import auth, views
-from pager.web.base import FEED_AFTER, FEED_BEFORE, _ics
+from pager.web.base import FEED_AFTER, FEED_BEFORE
 from pager.web.report_pages import ReportPages
 
 
@@ -27,11 +27,8 @@ class Feeds(ReportPages):
         if name not in config.rotations:
             raise web.HTTPNotFound(text="unknown rotation\n")
         now = self._clock()
-        calendar = new_calendar(f"On call: {name}")
-        for shift in resolver.shifts(name, now - FEED_BEFORE, now + FEED_AFTER):
-            if shift.person is not None:
-                calendar.add_component(shift_event(resolver, config, name, shift, now))
-        return _ics(calendar.to_ical())
+        shifts = resolver.shifts(name, now - FEED_BEFORE, now + FEED_AFTER)
+        return _ics(ical_feed(resolver, config, name, shifts, now))
 
     async def _feed_person(self, request: web.Request) -> web.Response:
         person = self._feed_guard(request, "person")
@@ -46,3 +43,12 @@ class Feeds(ReportPages):
                 if shift.person == person and shift.source != "after_hours":
                     calendar.add_component(shift_event(resolver, config, rotation, shift, now))
         return _ics(calendar.to_ical())
+
+
+def _ics(data: bytes) -> web.Response:
+    return web.Response(
+        body=data,
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )

@@ -8,7 +8,10 @@ import json
 from aiohttp import web
 
 from pager.web import auth
-from pager.web.base import _FAILED_LOGIN_DELAY, SiteBase, _safe_next
+from pager.web.base import SiteBase
+
+#: Seconds a wrong password waits before its answer (slows guessing down).
+_FAILED_LOGIN_DELAY = 0.5
 
 
 class Access(SiteBase):
@@ -74,3 +77,10 @@ class Access(SiteBase):
         return web.Response(
             body=self._css, content_type="text/css", headers={"Cache-Control": "max-age=3600"}
         )
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site (no scheme, no host): an open redirect otherwise."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/status"

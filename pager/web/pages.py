@@ -12,8 +12,8 @@ from pager.core import coverage as cov
 from pager.core.model import Config
 from pager.core.rotation import RotationResolver
 from pager.daemon.engine import Engine
-from pager.web import svg, views
-from pager.web.base import PAGE_SIZE, REGIONS_SHOWN, _feed_url, _names
+from pager.web import auth, svg, views
+from pager.web.base import PAGE_SIZE, REGIONS_SHOWN, _names
 from pager.web.login import Access
 
 
@@ -176,3 +176,7 @@ class Pages(Access):
             return denied
         ticket = await self._ticket_data(request)
         return self._html("ticket.html", now=views.iso(self._clock()), ticket=ticket)
+
+
+def _feed_url(secret: str, kind: str, name: str) -> str:
+    return f"/calendar/{kind}/{name}.ics?token={auth.feed_token(secret, kind, name)}"

@@ -22,6 +22,8 @@ LABEL = 110
 WIDTH = 7 * 24 * 6  # 6 px per hour
 LANE = 26
 TOP = 34
+#: How an override's segment stands out, in its region's lane and in the pages lane alike.
+_OVERRIDE_STROKE = ' stroke="#000" stroke-dasharray="4 2" stroke-width="2"'
 PALETTE = (
     "#4e79a7",
     "#f28e2b",
@@ -125,7 +127,7 @@ def render(
             cls = "seg override" if override else "seg"
             data = f' data-person="{_attr(seg.person or "")}"'
             if override:
-                data += ' stroke="#000" stroke-dasharray="4 2" stroke-width="2"'
+                data += _OVERRIDE_STROKE
             out.append(
                 rect(
                     seg.start,
@@ -153,7 +155,7 @@ def render(
         name = names.get(seg.person, seg.person)
         data = f' data-person="{_attr(seg.person)}" data-source="{seg.source}"'
         if seg.source == "override":
-            data += ' stroke="#000" stroke-dasharray="4 2" stroke-width="2"'
+            data += _OVERRIDE_STROKE
         out.append(
             rect(
                 seg.start,

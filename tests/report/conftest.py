@@ -48,28 +48,3 @@ def conn(config: Config) -> Iterator[sqlite3.Connection]:
     db = sqlite3.connect(path_from_url(config.settings.store))
     yield db
     db.close()
-
-
-@pytest.fixture(scope="module")
-def reasoned(config: Config) -> bool:
-    """Whether the engine writes a ``reason`` on pages (the ladder's SPEC section 8 form)."""
-    db = sqlite3.connect(path_from_url(config.settings.store))
-    try:
-        row = db.execute(
-            "SELECT COUNT(*) FROM audit WHERE action = 'page'"
-            " AND json_extract(detail, '$.reason') IS NOT NULL"
-        ).fetchone()
-    finally:
-        db.close()
-    return bool(row[0])
-
-
-@pytest.fixture
-def pg_url(request: pytest.FixtureRequest) -> str:
-    """A fresh PostgreSQL database (the ``postgres_url`` fixture of the PostgreSQL store's
-    test harness, testkit/postgres.py); skipped where that store is not part of pager."""
-    try:
-        url: str = request.getfixturevalue("postgres_url")
-    except pytest.FixtureLookupError:
-        pytest.skip("the PostgreSQL store (testkit/postgres.py) is not in this tree")
-    return url

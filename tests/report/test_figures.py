@@ -76,13 +76,11 @@ def test_sla_over_time_by_opening_day(week: Report) -> None:
     }
 
 
-def test_escalations_by_reason(week: Report, reasoned: bool) -> None:
+def test_escalations_by_reason(week: Report) -> None:
     # T4 00:05 rung 2 (ack timeout), T1 11:50 rung 2 (overdue report), T2 20:15 rung 2 and
     # 20:45 rung 3 (ack timeouts), T3 10:15 rung 2 (ack timeout) and 10:30 (customer).
-    if reasoned:
-        assert week.escalations_by_reason == {"ack_timeout": 4, "overdue": 1, "customer": 1}
-    else:  # pages written without a reason
-        assert week.escalations_by_reason == {"unspecified": 6}
+    # (Pages stored without a reason count as "unspecified": tests/report/test_reasons.py.)
+    assert week.escalations_by_reason == {"ack_timeout": 4, "overdue": 1, "customer": 1}
 
 
 def test_load_per_person(week: Report) -> None:

@@ -7,13 +7,15 @@ row for row into a PostgreSQL store whose schema ``pager.store.open`` created (`
 
 from __future__ import annotations
 
-import importlib
 import sqlite3
 from datetime import datetime
+
+import psycopg
 
 from pager.core.model import Config
 from pager.report.build import build
 from pager.report.source import dialect_of
+from pager.store.open import open_store
 from tests.report.conftest import utc
 
 PERIODS = [
@@ -25,14 +27,12 @@ PERIODS = [
 
 
 def test_postgresql_gives_the_same_report(
-    config: Config, conn: sqlite3.Connection, pg_url: str
+    config: Config, conn: sqlite3.Connection, postgres_url: str
 ) -> None:
-    psycopg = importlib.import_module("psycopg")
-    store_open = importlib.import_module("pager.store.open")
-    store_open.open_store(pg_url).close()  # the schema, as the daemon creates it
+    open_store(postgres_url).close()  # the schema, as the daemon creates it
     tickets = conn.execute("SELECT ticket_id, state, closed FROM tickets").fetchall()
     audit = conn.execute("SELECT ticket_id, at, action, detail FROM audit ORDER BY id").fetchall()
-    with psycopg.connect(pg_url) as pg:
+    with psycopg.connect(postgres_url) as pg:
         with pg.cursor() as cur:
             cur.executemany(
                 "INSERT INTO tickets (ticket_id, state, closed) VALUES (%s, %s, %s)",
