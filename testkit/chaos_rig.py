@@ -42,6 +42,7 @@ from testkit.daemon import DaemonProcess, write_harness_settings
 from testkit.events import now_rfc3339 as now_rfc3339  # re-exported for the chaos tests
 from testkit.events import ticket_event as ticket_event
 from testkit.fake_twilio import FakeTwilio
+from testkit.metrics import parse_metrics, sample_value
 from testkit.mosquitto import Mosquitto, free_port
 from testkit.smtp_server import ReceivedMail, SmtpServer
 
@@ -58,9 +59,6 @@ EVENTS_TOPIC = "support/tickets/{ticket}/events"
 DEAD_LETTER_TOPIC = "pager/dead-letter"
 #: Limits far above what a test sends: the rig tests faults, not the per-person limits.
 GENEROUS_LIMITS = {"sms_per_person": "100000/15m", "calls_per_person": "100000/15m"}
-
-_SAMPLE = re.compile(r"(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})? (?P<value>\S+)")
-_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
 # --- config ---------------------------------------------------------------------------------
@@ -377,18 +375,11 @@ class Rig:
         """Every /metrics sample as ``{(name, labels): value}``."""
         status, text = await self.get("/metrics")
         assert status == 200, text
-        samples: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
-        for line in text.splitlines():
-            sample = _SAMPLE.fullmatch(line)
-            if sample is None or line.startswith("#"):
-                continue
-            labels = frozenset(_LABEL.findall(sample["labels"] or ""))
-            samples[(sample["name"], labels)] = float(sample["value"])
-        return samples
+        return parse_metrics(text)
 
     async def metric(self, name: str, **labels: str) -> float:
         """The sample ``name`` with exactly ``labels`` (0 when absent)."""
-        return (await self.metrics()).get((name, frozenset(labels.items())), 0.0)
+        return sample_value(await self.metrics(), name, **labels)
 
     def mails(self) -> list[tuple[ReceivedMail, float]]:
         """Every mail the SMTP server accepted, with its arrival (monotonic)."""

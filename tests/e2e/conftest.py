@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import sqlite3
 import time
 import uuid
@@ -35,6 +34,7 @@ from testkit.daemon import DaemonProcess, write_harness_settings
 from testkit.events import now_rfc3339 as now_rfc3339  # re-exported for the e2e tests
 from testkit.events import ticket_event
 from testkit.fake_twilio import FakeTwilio, TwilioRequest
+from testkit.metrics import parse_metrics, sample_value
 from testkit.mosquitto import Mosquitto, free_port
 from testkit.smtp_server import ReceivedMail, SmtpServer
 
@@ -47,8 +47,6 @@ PHONES: dict[str, str] = {
     "dave": "+15550001004",
     "erin": "+15550001005",
 }
-_SAMPLE = re.compile(r"(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})? (?P<value>\S+)")
-_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 EVENTS_TOPIC = "support/tickets/{ticket}/events"
 DEAD_LETTER_TOPIC = "pager/dead-letter"
 
@@ -303,14 +301,7 @@ class PagerRig:
         """The value of the /metrics sample ``name`` with exactly ``labels`` (0 if absent)."""
         status, text = await self.get("/metrics")
         assert status == 200
-        for line in text.splitlines():
-            sample = _SAMPLE.fullmatch(line)
-            if sample is None or sample["name"] != name:
-                continue
-            found = dict(_LABEL.findall(sample["labels"] or ""))
-            if found == labels:
-                return float(sample["value"])
-        return 0.0
+        return sample_value(parse_metrics(text), name, **labels)
 
     async def close(self) -> None:
         if self._session is not None:
