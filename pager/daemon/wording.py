@@ -9,6 +9,7 @@ from typing import cast
 from pager.core.ladder import TicketState
 from pager.core.messages import kinds, render
 from pager.core.policy import Policy
+from pager.core.simulation import REASON_WORDS
 from pager.store.types import OutboxRow
 
 
@@ -88,6 +89,10 @@ def describe(action: str, detail: dict[str, object]) -> str:
         parts.append(f"(rung {detail['rung']})")
     if detail.get("by"):
         parts.append(f"by {detail['by']}")
+    if detail.get("reason"):
+        # Why the rung was paged (SPEC section 8), in simulate's words.
+        reason = str(detail["reason"])
+        parts.append(f"- {REASON_WORDS.get(reason, reason)}")
     if detail.get("detail"):
         parts.append(f"- {detail['detail']}")
     return " ".join(parts)

@@ -48,7 +48,7 @@ def test_ack_then_timeline(config_dir: Path, capsys: pytest.CaptureFixture[str])
     assert "already acknowledged" in capsys.readouterr().out
     assert main(["timeline", "T-77", "-c", str(config_dir)]) == 0
     out = capsys.readouterr().out
-    assert f"page to {person} by sms (rung 1)" in out
+    assert f"page to {person} by sms (rung 1) - ticket opened" in out
     assert f"ack (rung 1) by {person} - acknowledged via cli" in out
     assert f"owner {person}" in out.splitlines()[-1]
 

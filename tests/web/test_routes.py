@@ -142,7 +142,8 @@ async def test_api_shapes(rig: tuple[Client, Service]) -> None:
     ticket = await (await client.get("/api/ticket/T-1", headers=BEARER)).json()
     assert ticket["id"] == "T-1" and ticket["timeline"]
     texts = [e["text"] for e in ticket["timeline"]]
-    assert "opened: severity 1" in texts[0] and "page to ana by sms (rung 1)" in texts
+    assert "opened: severity 1" in texts[0]
+    assert "page to ana by sms (rung 1) - ticket opened" in texts
     assert (await client.get("/api/ticket/T-404", headers=BEARER)).status == 404
     for path in API_ROUTES:
         assert_no_contact(await (await client.get(path, headers=BEARER)).text())
