@@ -36,11 +36,17 @@ class PendingStep:
     reason: Reason | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class TicketState:
-    """Everything the machine knows about one ticket. Never mutated: ``step`` returns a
-    new one (``dataclasses.replace``). The store keeps it field by field, in this order:
-    new fields go at the END, with a default that reads an older row correctly."""
+    """Everything the machine knows about one ticket. Immutable: it is a frozen
+    dataclass, so every attribute write or delete raises ``FrozenInstanceError``;
+    ``step`` returns a new one. The store keeps it field by field, in this order: new
+    fields go at the END, with a default that reads an older row correctly.
+
+    It has no ``__slots__`` on purpose: :meth:`Draft.freeze` builds a new state by
+    copying the draft's instance dict into a fresh, not yet shared instance in one C-level
+    call. The frozen ``__init__`` sets the 41 fields one ``object.__setattr__`` at a time,
+    which was about a fifth of a ``step``. Nothing writes to a state once built."""
 
     ticket_id: str
     queue: str | None
@@ -97,17 +103,21 @@ class TicketState:
 
 #: TicketState's field names, in declaration (and storage) order.
 FIELD_NAMES = tuple(f.name for f in fields(TicketState))
-#: Every field's value, as a tuple in FIELD_NAMES order: one C-level call per copy
-#: (a getattr per field in Python made copying the state the step's largest cost).
+#: Every field's value, as a tuple in FIELD_NAMES order, in one C-level call.
 _values = attrgetter(*FIELD_NAMES)
+#: An instance without running ``__init__`` (see :meth:`Draft.of` and :meth:`Draft.freeze`).
+_new = object.__new__
 
 
-@dataclass(slots=True)
+@dataclass
 class Draft:
     """The machine's working copy of a :class:`TicketState` during one step (an explicit
     builder: attribute writes are cheap, and the frozen state is built once, by
-    :meth:`freeze`). Its fields are TicketState's, in the same order
-    (``tests/core/test_ladder_state.py`` keeps the two lists equal)."""
+    :meth:`freeze`). Its fields are TicketState's, in the same order and with the same
+    defaults (``tests/core/test_ladder_state.py`` keeps the two lists equal).
+
+    Like TicketState it keeps its fields in the instance dict, so that :meth:`of` and
+    :meth:`freeze` are each one dict copy (mypy checks every field write is a field)."""
 
     ticket_id: str
     queue: str | None
@@ -115,48 +125,57 @@ class Draft:
     severity: int
     opened_at: datetime
     last_event_at: datetime
-    customer: str | None
-    summary: str | None
-    region: str | None
-    closed: bool
-    rung: int
-    repeats: int
-    owner: str | None
-    owner_rotation: str | None
-    responded: bool
-    breached: bool
-    respond_by: datetime | None
-    respond_left: timedelta | None
-    ack_deadline: datetime | None
-    first_page_at: datetime | None
-    status_due: datetime | None
-    status_left: timedelta | None
-    remind_at: datetime | None
-    reminded: bool
-    paused: bool
-    shift_check_at: datetime | None
-    handoff_to: str | None
-    exhausted: bool
-    seq: int
-    pages: tuple[Page, ...]
-    steps: tuple[PendingStep, ...]
-    paged: tuple[str, ...]
-    customer_rung: int
-    owner_rung: int
-    escalation_rung: int
-    ack_business: bool
-    paused_at: datetime | None
-    ack_left: timedelta | None
-    paged_rungs: tuple[int, ...]
-    status_from: datetime | None
-    waited: timedelta | None
+    customer: str | None = None
+    summary: str | None = None
+    region: str | None = None
+    closed: bool = False
+    rung: int = 0
+    repeats: int = 0
+    owner: str | None = None
+    owner_rotation: str | None = None
+    responded: bool = False
+    breached: bool = False
+    respond_by: datetime | None = None
+    respond_left: timedelta | None = None
+    ack_deadline: datetime | None = None
+    first_page_at: datetime | None = None
+    status_due: datetime | None = None
+    status_left: timedelta | None = None
+    remind_at: datetime | None = None
+    reminded: bool = False
+    paused: bool = False
+    shift_check_at: datetime | None = None
+    handoff_to: str | None = None
+    exhausted: bool = False
+    seq: int = 0
+    pages: tuple[Page, ...] = ()
+    steps: tuple[PendingStep, ...] = ()
+    paged: tuple[str, ...] = ()
+    # (see TicketState for the fields added for SPEC 5 as amended)
+    customer_rung: int = 0
+    owner_rung: int = 0
+    escalation_rung: int = 0
+    ack_business: bool = False
+    paused_at: datetime | None = None
+    ack_left: timedelta | None = None
+    paged_rungs: tuple[int, ...] = ()
+    status_from: datetime | None = None
+    waited: timedelta | None = None
 
     @classmethod
     def of(cls, state: TicketState) -> Draft:
-        return cls(*_values(state))
+        """A working copy of ``state`` (every field value is immutable: a shallow copy
+        is the whole state)."""
+        draft = _new(cls)
+        draft.__dict__.update(state.__dict__)
+        return draft
 
     def freeze(self) -> TicketState:
-        return TicketState(*_values(self))
+        """The draft's fields as a new :class:`TicketState` (see its docstring: filled
+        before it is returned, never written after)."""
+        state = _new(TicketState)
+        state.__dict__.update(self.__dict__)
+        return state
 
 
 #: What the deadline table reads: a stored state, or the machine's working copy.
