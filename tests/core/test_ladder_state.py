@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from pager.core.ladder import TicketState
+from pager.core.ladder.io import ClosePages, Notify, OpenPage, Record
 from pager.core.ladder.state import FIELD_NAMES, Draft, Page, PendingStep
 from tests.core.factory import t
 
@@ -86,3 +87,23 @@ def test_a_frozen_state_rejects_every_write_and_is_independent_of_its_draft() ->
     draft.rung = -1
     draft.paged = ()
     assert vars(state) == before  # a later draft write does not reach the frozen state
+
+
+def test_commands_and_state_records_are_immutable() -> None:
+    at = t("2026-11-20T02:00")
+    records: list[object] = [
+        Page("ana", 1, "page", at, None),
+        PendingStep(at, "ana", "voice", "page", 1),
+        Notify("T-1#1", "T-1", at, "ana", "sms", "page", "page", 1, "opened"),
+        Record("T-1", at, "note", "opened"),
+        OpenPage("T-1", "ana"),
+        ClosePages("T-1"),
+    ]
+    for record in records:
+        for name in type(record)._fields:  # type: ignore[attr-defined]
+            with pytest.raises(AttributeError):
+                setattr(record, name, None)
+        with pytest.raises(AttributeError):
+            record.extra = 1  # type: ignore[attr-defined]
+    assert PendingStep(at, "ana", "voice", "page", 1).reason is None  # defaults kept
+    assert ClosePages("T-1").persons is None

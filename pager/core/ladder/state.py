@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from operator import attrgetter
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pager.core.ladder.io import Command, Reason
 from pager.core.model import Channel
@@ -13,8 +13,7 @@ from pager.core.model import Channel
 PageKind = Literal["page", "handoff"]
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
+class Page(NamedTuple):
     """An open page: ``person`` was asked to acknowledge."""
 
     person: str
@@ -24,8 +23,7 @@ class Page:
     rotation: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PendingStep:
+class PendingStep(NamedTuple):
     """A later notification step of a page (e.g. voice at +5 min), cancelled by an ack."""
 
     due: datetime
