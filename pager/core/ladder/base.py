@@ -81,7 +81,8 @@ class MachineBase:
     def _mark_paged(self, person: str, rung: int) -> None:
         """``person`` was paged at ``rung`` (0: only informed)."""
         paged, rungs = self.s.paged, self.s.paged_rungs
-        rungs = rungs + (0,) * (len(paged) - len(rungs))  # a row from before paged_rungs
+        if len(rungs) < len(paged):  # a row from before paged_rungs
+            rungs += (0,) * (len(paged) - len(rungs))
         if person not in paged:
             self.s.paged = (*paged, person)
             self.s.paged_rungs = (*rungs, rung)

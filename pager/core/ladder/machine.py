@@ -88,7 +88,7 @@ class Machine(Events):
             f" status reports: {status}; automatic escalation up to rung {cap}"
             f" ({tp.ladder.rungs[cap - 1].name})",
         )
-        m._first_page(tp)
+        m._first_page(tp, cap)
         return m.outcome()
 
     # -- inputs -----------------------------------------------------------------------
