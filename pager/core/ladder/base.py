@@ -38,6 +38,7 @@ class MachineBase:
         self.out: list[Command] = []
 
     def outcome(self) -> Outcome:
+        """The step's result; ends the step (freezing consumes the draft)."""
         return Outcome(self.s.freeze(), self.out)
 
     # -- helpers ----------------------------------------------------------------------
