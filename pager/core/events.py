@@ -102,7 +102,15 @@ def format_instant_seconds(t: datetime) -> str:
     """:func:`format_instant` cut to whole seconds (the ladder's timeline notes)."""
     if t.tzinfo is not UTC:
         t = t.astimezone(UTC)
-    return t.isoformat(timespec="seconds")[:-6] + "Z"
+    # isoformat(timespec="seconds") costs twice this (every opening note has one).
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (  # noqa: UP031 (an f-string is slower still)
+        t.year,
+        t.month,
+        t.day,
+        t.hour,
+        t.minute,
+        t.second,
+    )
 
 
 def parse_instant(text: str) -> datetime:

@@ -19,25 +19,26 @@ from pager.core.ladder.io import (
     Record,
     Rejected,
 )
-from pager.core.ladder.state import Draft, Outcome, TicketState
+from pager.core.ladder.state import Draft, Outcome
 from pager.core.messages.kinds import MessageKind
 from pager.core.model import BusinessHours, Channel, Duration, WallDuration
 from pager.core.policy import Policy, TicketPolicy
 
 
 class MachineBase:
-    """One step: a working copy of the state (a :class:`Draft`, frozen again by
-    :meth:`outcome`; the input state itself is never touched) and the commands produced.
-    Transitions write the draft's fields directly (``self.s.rung = 2``): plain slot
+    """One step: a working copy of the state (a :class:`Draft` of the input state, which
+    itself is never touched; frozen again by :meth:`outcome`) and the commands produced.
+    Transitions write the draft's fields directly (``self.s.rung = 2``): plain attribute
     writes, checked by mypy field by field."""
 
-    def __init__(self, state: TicketState, now: datetime, policy: Policy) -> None:
-        self.s = Draft.of(state)
+    def __init__(self, draft: Draft, now: datetime, policy: Policy) -> None:
+        self.s = draft
         self.now = now
         self.policy = policy
         self.out: list[Command] = []
 
     def outcome(self) -> Outcome:
+        """The step's result; ends the step (freezing consumes the draft)."""
         return Outcome(self.s.freeze(), self.out)
 
     # -- helpers ----------------------------------------------------------------------
@@ -81,7 +82,8 @@ class MachineBase:
     def _mark_paged(self, person: str, rung: int) -> None:
         """``person`` was paged at ``rung`` (0: only informed)."""
         paged, rungs = self.s.paged, self.s.paged_rungs
-        rungs = rungs + (0,) * (len(paged) - len(rungs))  # a row from before paged_rungs
+        if len(rungs) < len(paged):  # a row from before paged_rungs
+            rungs += (0,) * (len(paged) - len(rungs))
         if person not in paged:
             self.s.paged = (*paged, person)
             self.s.paged_rungs = (*rungs, rung)

@@ -4,7 +4,6 @@ desk, escalated by the customer, status reports, waiting on the customer, closed
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime, timedelta
 
 from pager.core import sla
@@ -212,8 +211,7 @@ class Events(Firing):
             self.s.ack_left = None
         if s.steps:
             held = [
-                dataclasses.replace(st, due=start + max(st.due - paused_at, timedelta(0)))
-                for st in s.steps
+                st._replace(due=start + max(st.due - paused_at, timedelta(0))) for st in s.steps
             ]
             self.s.steps = tuple(sorted(held, key=lambda p: p.due))
 

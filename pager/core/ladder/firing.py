@@ -136,7 +136,7 @@ class Firing(Acknowledging):
             if number >= cap:
                 return
             number += 1
-        self._send_rung(number, targets, "overdue", email_only=tp.severity.urgency == "low")
+        self._send_rung(tp, number, targets, "overdue", email_only=tp.severity.urgency == "low")
 
     def _status_recipients(self) -> list[str]:
         if self.s.owner is not None:

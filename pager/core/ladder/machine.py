@@ -29,7 +29,7 @@ from pager.core.ladder.io import (
     Rejected,
     Tick,
 )
-from pager.core.ladder.state import Outcome, TicketState
+from pager.core.ladder.state import Draft, Outcome, TicketState
 from pager.core.policy import Policy, PolicyError
 
 __all__ = ["Machine", "step"]
@@ -43,7 +43,7 @@ def step(state: TicketState | None, inp: Input, now: datetime, policy: Policy) -
         return Machine.opened(inp.event, now, policy)
     if state is None:
         raise Rejected("unknown ticket (no opened event seen)")
-    machine = Machine(state, now, policy)
+    machine = Machine(Draft.of(state), now, policy)
     if state.closed:
         if isinstance(inp, Tick):
             return machine.outcome()
@@ -65,7 +65,7 @@ class Machine(Events):
             raise Rejected(str(exc)) from None
         region = region_of(policy, tp, event.region)
         respond_by = sla.add(event.at, tp.severity.respond_within, tp.severity.clock, tp.calendar)
-        state = TicketState(
+        draft = Draft(
             ticket_id=event.ticket_id,
             queue=event.queue,
             tier=event.tier,
@@ -77,7 +77,7 @@ class Machine(Events):
             region=region,
             respond_by=respond_by,
         )
-        m = cls(state, now, policy)
+        m = cls(draft, now, policy)
         every = tp.severity.status_every
         status = f"every {describe(every)} from the acknowledgement" if every else "none"
         cap = m.cap(tp)
@@ -88,7 +88,7 @@ class Machine(Events):
             f" status reports: {status}; automatic escalation up to rung {cap}"
             f" ({tp.ladder.rungs[cap - 1].name})",
         )
-        m._first_page(tp)
+        m._first_page(tp, cap)
         return m.outcome()
 
     # -- inputs -----------------------------------------------------------------------

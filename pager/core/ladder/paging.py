@@ -19,10 +19,11 @@ from pager.core.policy import Resolved, TicketPolicy
 class Paging(MachineBase):
     """Opening pages: who a rung pages, their notification steps, and the end of paging."""
 
-    def _first_page(self, tp: TicketPolicy) -> None:
+    def _first_page(self, tp: TicketPolicy, cap: int) -> None:
+        """Rule 1 for a new ticket whose policy is ``tp`` (``cap``: its rule-3a cap)."""
         if tp.severity.urgency == "high" or tp.calendar.is_open(self.now):
             self.s.first_page_at = None
-            self.page_rung(1, "opened")
+            self.page_rung(1, "opened", limit=cap, tp=tp)
         else:
             self.s.first_page_at = tp.calendar.next_open(self.now)
             self.record(
@@ -40,11 +41,13 @@ class Paging(MachineBase):
         *,
         customer: bool = False,
         limit: int | None = None,
+        tp: TicketPolicy | None = None,
     ) -> None:
         """Page rung ``number`` now (rule 2). A rung that yields nobody is skipped at
         once; a skip above ``limit`` (default: the cap) stops paging (rule 3).
-        ``customer``: a rule-7 page, whose deadline is the rung's ``respond_within``."""
-        tp = self.policy_now()
+        ``customer``: a rule-7 page, whose deadline is the rung's ``respond_within``.
+        ``tp``: the ticket's current policy, when the caller has it at hand."""
+        tp = tp or self.policy_now()
         rungs = tp.ladder.rungs
         limit = self.cap(tp) if limit is None else limit
         number = max(1, min(number, len(rungs)))
@@ -75,17 +78,18 @@ class Paging(MachineBase):
             self._arm(None)  # rule 2: nobody answers an email within minutes
         else:
             self._arm(self.now + rung.ack_within)
-        self._send_rung(number, targets, reason, email_only=low)
+        self._send_rung(tp, number, targets, reason, email_only=low)
 
     def _send_rung(
         self,
+        tp: TicketPolicy,
         number: int,
         targets: list[Resolved],
         reason: Reason,
         *,
         email_only: bool,
     ) -> None:
-        rung = self.policy_now().ladder.rungs[number - 1]
+        rung = tp.ladder.rungs[number - 1]
         for target in targets:
             self._open_page(target.person, number, "page", target.rotation)
             self._schedule_steps(target.person, number, "page", reason, email_only=email_only)

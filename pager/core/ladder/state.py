@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from operator import attrgetter
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pager.core.ladder.io import Command, Reason
 from pager.core.model import Channel
@@ -13,8 +13,7 @@ from pager.core.model import Channel
 PageKind = Literal["page", "handoff"]
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
+class Page(NamedTuple):
     """An open page: ``person`` was asked to acknowledge."""
 
     person: str
@@ -24,8 +23,7 @@ class Page:
     rotation: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PendingStep:
+class PendingStep(NamedTuple):
     """A later notification step of a page (e.g. voice at +5 min), cancelled by an ack."""
 
     due: datetime
@@ -38,9 +36,14 @@ class PendingStep:
 
 @dataclass(frozen=True, slots=True)
 class TicketState:
-    """Everything the machine knows about one ticket. Never mutated: ``step`` returns a
-    new one (``dataclasses.replace``). The store keeps it field by field, in this order:
-    new fields go at the END, with a default that reads an older row correctly."""
+    """Everything the machine knows about one ticket. Immutable: it is a frozen
+    dataclass, so every attribute write or delete raises ``FrozenInstanceError``;
+    ``step`` returns a new one. The store keeps it field by field, in this order: new
+    fields go at the END, with a default that reads an older row correctly.
+
+    The machine builds one by :meth:`Draft.freeze`, which turns its working copy into a
+    TicketState in place (see there) rather than through the frozen ``__init__``, which
+    sets the 41 fields one ``object.__setattr__`` at a time (a fifth of a step)."""
 
     ticket_id: str
     queue: str | None
@@ -97,17 +100,17 @@ class TicketState:
 
 #: TicketState's field names, in declaration (and storage) order.
 FIELD_NAMES = tuple(f.name for f in fields(TicketState))
-#: Every field's value, as a tuple in FIELD_NAMES order: one C-level call per copy
-#: (a getattr per field in Python made copying the state the step's largest cost).
+#: Every field's value, as a tuple in FIELD_NAMES order, in one C-level call.
 _values = attrgetter(*FIELD_NAMES)
 
 
 @dataclass(slots=True)
 class Draft:
     """The machine's working copy of a :class:`TicketState` during one step (an explicit
-    builder: attribute writes are cheap, and the frozen state is built once, by
-    :meth:`freeze`). Its fields are TicketState's, in the same order
-    (``tests/core/test_ladder_state.py`` keeps the two lists equal)."""
+    builder: attribute writes are cheap slot writes, checked by mypy field by field).
+    Its fields are TicketState's, in the same order and with the same defaults
+    (``tests/core/test_ladder_state.py`` keeps the two lists equal), so the two classes
+    have the same slot layout: :meth:`freeze` relies on it."""
 
     ticket_id: str
     queue: str | None
@@ -115,48 +118,59 @@ class Draft:
     severity: int
     opened_at: datetime
     last_event_at: datetime
-    customer: str | None
-    summary: str | None
-    region: str | None
-    closed: bool
-    rung: int
-    repeats: int
-    owner: str | None
-    owner_rotation: str | None
-    responded: bool
-    breached: bool
-    respond_by: datetime | None
-    respond_left: timedelta | None
-    ack_deadline: datetime | None
-    first_page_at: datetime | None
-    status_due: datetime | None
-    status_left: timedelta | None
-    remind_at: datetime | None
-    reminded: bool
-    paused: bool
-    shift_check_at: datetime | None
-    handoff_to: str | None
-    exhausted: bool
-    seq: int
-    pages: tuple[Page, ...]
-    steps: tuple[PendingStep, ...]
-    paged: tuple[str, ...]
-    customer_rung: int
-    owner_rung: int
-    escalation_rung: int
-    ack_business: bool
-    paused_at: datetime | None
-    ack_left: timedelta | None
-    paged_rungs: tuple[int, ...]
-    status_from: datetime | None
-    waited: timedelta | None
+    customer: str | None = None
+    summary: str | None = None
+    region: str | None = None
+    closed: bool = False
+    rung: int = 0
+    repeats: int = 0
+    owner: str | None = None
+    owner_rotation: str | None = None
+    responded: bool = False
+    breached: bool = False
+    respond_by: datetime | None = None
+    respond_left: timedelta | None = None
+    ack_deadline: datetime | None = None
+    first_page_at: datetime | None = None
+    status_due: datetime | None = None
+    status_left: timedelta | None = None
+    remind_at: datetime | None = None
+    reminded: bool = False
+    paused: bool = False
+    shift_check_at: datetime | None = None
+    handoff_to: str | None = None
+    exhausted: bool = False
+    seq: int = 0
+    pages: tuple[Page, ...] = ()
+    steps: tuple[PendingStep, ...] = ()
+    paged: tuple[str, ...] = ()
+    # (see TicketState for the fields added for SPEC 5 as amended)
+    customer_rung: int = 0
+    owner_rung: int = 0
+    escalation_rung: int = 0
+    ack_business: bool = False
+    paused_at: datetime | None = None
+    ack_left: timedelta | None = None
+    paged_rungs: tuple[int, ...] = ()
+    status_from: datetime | None = None
+    waited: timedelta | None = None
 
     @classmethod
     def of(cls, state: TicketState) -> Draft:
+        """A working copy of ``state`` (every field value is immutable: a shallow copy
+        is the whole state)."""
         return cls(*_values(state))
 
     def freeze(self) -> TicketState:
-        return TicketState(*_values(self))
+        """This draft, become a :class:`TicketState`: consumes the draft.
+
+        The object itself changes class (Python allows it between classes of the same
+        slot layout, and raises ``TypeError`` otherwise): no copy, and no field is
+        written after. From then on it is immutable like any TicketState, so a write
+        through an old reference to the draft raises ``FrozenInstanceError`` rather than
+        changing a state that was returned."""
+        self.__class__ = TicketState  # type: ignore[assignment]
+        return self  # type: ignore[return-value]
 
 
 #: What the deadline table reads: a stored state, or the machine's working copy.
