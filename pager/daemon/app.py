@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pager.adapters.dryrun import DryRunSender, ScratchStore, unguessable_token
 from pager.adapters.mqtt import MqttBridge
@@ -43,12 +44,13 @@ from pager.daemon.metrics import Metrics
 from pager.daemon.outbox.relay import Relay, Senders
 from pager.daemon.service import CommitInfo, Service
 from pager.daemon.shift_notices import ShiftNotices
-from pager.store.open import open_store
-from pager.store.postgres.connection import ELECT_INTERVAL, node_name
-from pager.store.postgres.listen import Listener
-from pager.store.postgres.store import PostgresStore
+from pager.store.open import open_store, scheme
+from pager.store.postgres.node import ELECT_INTERVAL, node_name
 from pager.store.types import StoreError
 from pager.web.site import StatusSite
+
+if TYPE_CHECKING:  # psycopg is loaded only by a daemon on PostgreSQL (its RSS, its start)
+    from pager.store.postgres.store import PostgresStore
 
 log = logging.getLogger("pager")
 
@@ -149,7 +151,10 @@ class Daemon:
         except (StoreError, ValueError) as exc:
             log.error("store: %s", exc)
             return None
-        if isinstance(store, PostgresStore):
+        if scheme(url) in ("postgresql", "postgres"):
+            from pager.store.postgres.store import PostgresStore
+
+            assert isinstance(store, PostgresStore)
             # Several nodes: every line names the node, and the database's clock decides.
             self.shared = store
             configure_logging(node=self.node)
@@ -340,6 +345,8 @@ class Daemon:
     ) -> list[asyncio.Task[None]]:
         """The hints listener (other nodes' commits wake the relay and the deadline loop)
         and the sending-role election."""
+        from pager.store.postgres.listen import Listener
+
         self.listener = Listener(
             store.conninfo,
             on_outbox=relay.wake,

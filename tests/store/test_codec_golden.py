@@ -105,6 +105,7 @@ def test_the_layout_not_the_dataclass_order_decides_positions(
     kinds = tuple(codec._codec(name) for name in retired)
     monkeypatch.setattr(codec, "_FIELD_NAMES", retired)
     monkeypatch.setattr(codec, "_KINDS", kinds)
+    monkeypatch.setattr(codec, "_WRITER", codec._writer(retired))
     row = encode_state(EXPECTED)
     assert row.startswith('[2,"T-1042","platform","premier",null,1,')
     assert decode_state(row) == EXPECTED

@@ -21,11 +21,10 @@ def sms_bundle_text(engine: Engine, rows: Sequence[OutboxRow]) -> tuple[int, str
     """
     if len(rows) == 1:
         return 1, rows[0].body
-    items = engine.bundle_facts(rows)
-    count = fit_bundle(items)
+    count, text = _fit(engine.bundle_facts(rows))
     if count == 1:
         return 1, rows[0].body
-    return count, render.sms_bundle(items[:count])
+    return count, text
 
 
 def fit_bundle(items: Sequence[render.MessageFacts]) -> int:
@@ -35,11 +34,19 @@ def fit_bundle(items: Sequence[render.MessageFacts]) -> int:
     A binary search over the prefix length: rendering is not free, and a storm may hold
     hundreds of rows for one person. The prefix found always fits.
     """
+    return _fit(items)[0]
+
+
+def _fit(items: Sequence[render.MessageFacts]) -> tuple[int, str]:
+    """:func:`fit_bundle`, and the text of the prefix it found, as the search rendered it
+    (empty when only the first item fits: that row's own body goes out)."""
     fits, too_long = 1, len(items) + 1
+    text = ""
     while too_long - fits > 1:
         mid = (fits + too_long) // 2
-        if len(render.sms_bundle(items[:mid])) <= MAX_SMS_BODY:
-            fits = mid
+        candidate = render.sms_bundle(items[:mid])
+        if len(candidate) <= MAX_SMS_BODY:
+            fits, text = mid, candidate
         else:
             too_long = mid
-    return fits
+    return fits, text

@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +48,7 @@ import psycopg
 from psycopg import conninfo
 
 from pager.store.postgres.migrations import SchemaTooNew, migrate
+from pager.store.postgres.node import ELECT_INTERVAL, node_name
 from pager.store.types import StoreError
 
 log = logging.getLogger("pager.store.postgres")
@@ -59,8 +59,6 @@ WRITE_LOCK = 0x7061676572777269
 SENDER_LOCK = 0x7061676572736E64
 #: The NOTIFY channel of wake-up hints (:mod:`pager.store.postgres.listen`).
 CHANNEL = "pager"
-#: How often a node that does not send asks for the sending role (seconds).
-ELECT_INTERVAL = 0.2
 
 #: libpq settings a pager node wants unless the URL says otherwise: find the writable
 #: primary among several hosts, notice a dead server within seconds, bounded connects.
@@ -73,11 +71,6 @@ DEFAULTS: dict[str, str] = {
     "keepalives_count": "3",
     "tcp_user_timeout": "10000",
 }
-
-
-def node_name(name: str | None = None) -> str:
-    """``name``, or this machine's host name (the default node name)."""
-    return name or socket.gethostname() or "pager"
 
 
 def build_conninfo(url: str, node: str) -> str:

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -129,6 +131,42 @@ def _codec(name: str) -> str:
 _KINDS = tuple(_codec(name) for name in _FIELD_NAMES)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Writer:
+    """How :func:`encode_state` writes a layout: the fields TicketState still has, read
+    in one call (a slotted dataclass: one ``getattr`` per field cost more than the JSON
+    encoding), and the positions in the stored array (1-based: 0 is the format) of the
+    values that need converting. A retired field's place is filled with None."""
+
+    read: Callable[[TicketState], tuple[Any, ...]]
+    retired: tuple[int, ...]
+    datetimes: tuple[int, ...]
+    timedeltas: tuple[int, ...]
+    pages: tuple[int, ...]
+    steps: tuple[int, ...]
+    paged: tuple[int, ...]
+
+
+def _writer(names: tuple[str, ...]) -> _Writer:
+    kinds = [_codec(name) for name in names]
+
+    def at(kind: str) -> tuple[int, ...]:
+        return tuple(1 + i for i, k in enumerate(kinds) if k == kind)
+
+    return _Writer(
+        read=operator.attrgetter(*(n for n in names if n in _DATACLASS_FIELDS)),
+        retired=tuple(1 + i for i, n in enumerate(names) if n not in _DATACLASS_FIELDS),
+        datetimes=at("datetime"),
+        timedeltas=at("timedelta"),
+        pages=at("pages"),
+        steps=at("steps"),
+        paged=at("paged"),
+    )
+
+
+_WRITER = _writer(_FIELD_NAMES)
+
+
 def field_path(name: str) -> str:
     """The JSON path of field ``name`` in a stored state (format 2), for ad-hoc SQL:
     ``json_extract(state, field_path('owner'))``. Raises KeyError for an unknown field."""
@@ -139,31 +177,32 @@ def field_path(name: str) -> str:
 
 def encode_state(state: TicketState) -> str:
     """The state as compact JSON text (format :data:`FORMAT`)."""
-    out: list[Any] = [FORMAT]
-    append = out.append
-    for name, kind in zip(_FIELD_NAMES, _KINDS, strict=True):
-        value = getattr(state, name, None)  # None: a retired field keeps its place
-        if value is None or kind == "plain":
-            append(value)
-        elif kind == "datetime":
-            append(_us(value))
-        elif kind == "timedelta":
-            append(value // _MICROSECOND)
-        elif kind == "pages":
-            # Page stored as [person, rung, kind, at, rotation] (append-only too).
-            append([[p.person, p.rung, p.kind, _us(p.at), p.rotation] for p in value])
-        elif kind == "steps":
-            # PendingStep stored as [due, person, via, kind, rung] + [reason] when it
-            # has one (appended for issue 11; a row without it reads reason None).
-            append(
-                [
-                    [_us(st.due), st.person, st.via, st.kind, st.rung]
-                    + ([st.reason] if st.reason is not None else [])
-                    for st in value
-                ]
-            )
-        else:  # paged
-            append(list(value))
+    w = _WRITER
+    out: list[Any] = [FORMAT, *w.read(state)]
+    for at in w.retired:  # a retired field keeps its place, as null
+        out.insert(at, None)
+    for at in w.datetimes:
+        if (instant := out[at]) is not None:
+            out[at] = _us(instant)
+    for at in w.timedeltas:
+        if (span := out[at]) is not None:
+            out[at] = span // _MICROSECOND
+    for at in w.pages:
+        # Page stored as [person, rung, kind, at, rotation] (append-only too).
+        if (pages := out[at]) is not None:
+            out[at] = [[p.person, p.rung, p.kind, _us(p.at), p.rotation] for p in pages]
+    for at in w.steps:
+        # PendingStep stored as [due, person, via, kind, rung] + [reason] when it has one
+        # (appended for issue 11; a row without it reads reason None).
+        if (steps := out[at]) is not None:
+            out[at] = [
+                [_us(st.due), st.person, st.via, st.kind, st.rung]
+                + ([st.reason] if st.reason is not None else [])
+                for st in steps
+            ]
+    for at in w.paged:
+        if (paged := out[at]) is not None:
+            out[at] = list(paged)
     return _ENCODER.encode(out)
 
 
