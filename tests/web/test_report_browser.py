@@ -18,6 +18,8 @@ from aiohttp import web
 from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 from pager.config.load import load_config
 from pager.core.events import parse_event
@@ -98,7 +100,11 @@ def test_report_page_draws_its_charts(site: Site, tmp_path: Path) -> None:
         assert heading.value_of_css_property("color") == "rgba(119, 119, 119, 1)"
         # The form asks again for another tier.
         browser.find_element(By.CSS_SELECTOR, "select[name=tier] option[value=premier]").click()
+        before = browser.find_element(By.CSS_SELECTOR, "#report h2")
         browser.find_element(By.CSS_SELECTOR, "form.report button").click()
+        # The click loads a new page: wait for it, or the old heading is read (or goes
+        # stale while it is being read).
+        WebDriverWait(browser, 30).until(expected_conditions.staleness_of(before))
         assert "tier premier" in browser.find_element(By.CSS_SELECTOR, "#report h2").text
         browser.set_window_size(1400, 1000)
         height = browser.execute_script("return document.body.scrollHeight")
