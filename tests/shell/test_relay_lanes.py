@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -176,3 +177,54 @@ async def test_behind_emails_wait_at_most_the_hold_and_pages_not_at_all(
         await asyncio.gather(task, return_exceptions=True)
         await mailer.close()
         await service.close()
+
+
+async def test_a_lane_slot_is_free_once_the_provider_answered(
+    service: Service,
+    twilio_sender: TwilioSender,
+    fake_twilio: FakeTwilio,
+    smtp_server: SmtpServer,
+) -> None:
+    """Writing a send's outcome waits for the store thread; the slot does not wait with it
+    (a slot held through a slow group commit kept due pages unclaimed in the store)."""
+    mailer = SmtpMailer(
+        host=smtp_server.host, port=smtp_server.port, from_address="p@example.com", timeout=5.0
+    )
+    relay = Relay(
+        service, Senders(twilio_sender, twilio_sender, mailer), settings(), Metrics(), clock=CLOCK
+    )
+    now = datetime.now(UTC)
+    await service.ingest(opened("S-1", now), now, "")
+    sends, _due, _full = await service.db(relay._claim)
+    sms = next(s for s in sends if s.channel == "sms")
+    relay.lanes.start(sms.channel)
+    # The store thread is busy (a long group commit) from before the provider answers.
+    busy = threading.Event()
+    release = threading.Event()
+
+    def hold(_engine: object) -> None:
+        busy.set()
+        release.wait(10)
+
+    holding = asyncio.create_task(service.db(hold))
+    await asyncio.to_thread(busy.wait, 5)
+    delivering = asyncio.create_task(relay._deliver(sms))
+    try:
+        await fake_twilio.wait_for(1, kind="sms", timeout=5)
+        for _ in range(200):  # the response reaches the relay
+            if relay.lanes.inflight == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert relay.lanes.inflight == 0
+        assert not delivering.done()  # its outcome is still waiting for the store
+    finally:
+        release.set()
+        await holding
+        await asyncio.wait_for(delivering, 5)
+        await mailer.close()
+    state = await service.db(
+        lambda _e: service.store.db.execute(
+            "SELECT state FROM outbox WHERE id = ?", (sms.ids[0],)
+        ).fetchone()[0]
+    )
+    assert state == "sent"

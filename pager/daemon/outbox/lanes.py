@@ -1,6 +1,8 @@
 """Outbox lanes: SMS and voice never wait behind email.
 
-Each lane has its own channels, its own number of sends in flight and its own claims: the
+Each lane has its own channels, its own number of provider requests in flight (a slot is
+taken when a send starts and freed when the provider has answered, before the outcome is
+written) and its own claims: the
 relay claims for a lane only as many rows as it has free slots, so a claimed row starts at
 once and never waits in memory behind another channel. A slow or hung SMTP relay fills the
 email lane and nothing else; an email backlog stays ``pending`` in the store (where a
@@ -33,7 +35,7 @@ BEHIND_EVENTS = 200
 class LaneSpec:
     name: str
     channels: tuple[str, ...]
-    #: Sends of this lane in flight at once.
+    #: Provider requests of this lane in flight at once.
     concurrency: int
 
 

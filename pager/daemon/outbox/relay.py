@@ -315,45 +315,48 @@ class Relay:
     # --- delivering (event loop) ---------------------------------------------------------
 
     async def _deliver(self, send: Send) -> None:
+        """Send, then write the outcome. The lane's slot bounds provider requests in
+        flight, so it is freed when the provider has answered: writing the outcome waits
+        for the store thread (behind the group commit in progress), and holding the slot
+        meanwhile would leave the lane's due rows in the store, unclaimed, for that long.
+        The row stays ``sending`` until the outcome is written (:meth:`_record`)."""
+        started = time.perf_counter()
         try:
-            started = time.perf_counter()
             try:
                 provider_id = await self._call_provider(send)
-            except PermanentFailure as exc:
-                await self._failed(send, f"refused: {exc}")
-                return
-            except TemporaryFailure as exc:
-                await self._retry(send, str(exc), exc.retry_after)
-                return
-            except Exception as exc:  # a bug or an unexpected library error: retry
-                log.exception(
-                    "%s sending %s to %s failed unexpectedly", send.about, send.channel, send.person
-                )
-                await self._retry(send, f"unexpected: {exc!r}", None)
-                return
-            self.metrics.provider_latency.labels(send.channel).observe(
-                time.perf_counter() - started
+            finally:
+                self.lanes.finish(send.channel)
+        except PermanentFailure as exc:
+            await self._failed(send, f"refused: {exc}")
+            return
+        except TemporaryFailure as exc:
+            await self._retry(send, str(exc), exc.retry_after)
+            return
+        except Exception as exc:  # a bug or an unexpected library error: retry
+            log.exception(
+                "%s sending %s to %s failed unexpectedly", send.about, send.channel, send.person
             )
-            self.metrics.pages.labels(send.channel, "sent").inc(len(send.ids))
-            if len(send.ids) > 1:
-                self.metrics.pages.labels(send.channel, "bundled").inc(len(send.ids))
-            if send.channel == "sms" and "page" in send.kinds and send.attempts == 0:
-                self.metrics.event_to_first_page.observe(
-                    max(0.0, seconds_until(self.clock(), send.created_at))
-                )
-            now = self.clock()
-            await self._record(lambda e: e.outbox.mark_sent(send.ids, provider_id, now))
-            self.sent_log.info(
-                "%s sent %s to %s (%s) ids=%s provider_id=%s",
-                send.about,
-                send.channel,
-                send.person,
-                ",".join(send.kinds),
-                ",".join(map(str, send.ids)),
-                provider_id,
+            await self._retry(send, f"unexpected: {exc!r}", None)
+            return
+        self.metrics.provider_latency.labels(send.channel).observe(time.perf_counter() - started)
+        self.metrics.pages.labels(send.channel, "sent").inc(len(send.ids))
+        if len(send.ids) > 1:
+            self.metrics.pages.labels(send.channel, "bundled").inc(len(send.ids))
+        if send.channel == "sms" and "page" in send.kinds and send.attempts == 0:
+            self.metrics.event_to_first_page.observe(
+                max(0.0, seconds_until(self.clock(), send.created_at))
             )
-        finally:
-            self.lanes.finish(send.channel)
+        now = self.clock()
+        await self._record(lambda e: e.outbox.mark_sent(send.ids, provider_id, now))
+        self.sent_log.info(
+            "%s sent %s to %s (%s) ids=%s provider_id=%s",
+            send.about,
+            send.channel,
+            send.person,
+            ",".join(send.kinds),
+            ",".join(map(str, send.ids)),
+            provider_id,
+        )
 
     async def _record(self, fn: Callable[[Engine], T]) -> T:
         """Write a send's outcome, retrying while the store is unavailable.
