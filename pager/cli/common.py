@@ -15,13 +15,15 @@ import argparse
 import re
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-import pendulum
 
 from pager.config.load import ConfigError, load_config
 from pager.core.model import Config
 from pager.daemon.clock import Clock, SystemClock
+
+if TYPE_CHECKING:
+    import pendulum
 
 
 class CliError(Exception):
@@ -156,6 +158,10 @@ LATEST = datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def _parse_when(text: str, *, now: datetime, tz: str) -> datetime:
+    # Imported here: every command loads this module, ``pager run`` too, and the daemon
+    # never reads a time from its command line (pendulum and dateutil are 3 MiB of RSS).
+    import pendulum
+
     zone = _zone(tz)
     words = " ".join(text.strip().lower().split())
     if not words:
