@@ -3,14 +3,14 @@
 Each lane has its own channels, its own number of provider requests in flight (a slot is
 taken when a send starts and freed when the provider has answered, before the outcome is
 written) and its own claims: the relay claims for a lane only as many rows as it has free
-slots, so a claimed row starts at once and never waits in memory behind another channel. A slow or hung SMTP relay fills the
-email lane and nothing else; an email backlog stays ``pending`` in the store (where a
-crash cannot lose it) and never crowds the SMS rows out of a claim. The urgent lane is
-claimed and started first.
+slots, so a claimed row starts at once and never waits in memory behind another channel.
+A slow or hung SMTP relay fills the email lane and nothing else; an email backlog stays
+``pending`` in the store (where a crash cannot lose it) and never crowds the SMS rows out
+of a claim. The urgent lane is claimed and started first.
 
 Pure bookkeeping on the event loop (no I/O): the relay asks :meth:`Lanes.limits` before a
 claim, :meth:`Lanes.claimed` after it, :meth:`Lanes.start` and :meth:`Lanes.finish` around
-each send.
+each provider request.
 """
 
 from __future__ import annotations
