@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from pager.core.ladder.state import StateView, TicketState
@@ -21,17 +22,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
-    """One kind of deadline: ``due(s)`` when ``guard(s)`` holds; ``fire`` handles it."""
+    """One kind of deadline: ``due(s)`` when ``guard(s)`` holds (no guard: always);
+    ``fire`` handles it. Most are one field of the state, read by an ``attrgetter``
+    (the table is read three times per fired ticket: keep it cheap)."""
 
     kind: str
     priority: int
-    guard: Callable[[StateView], bool]
+    guard: Callable[[StateView], bool] | None
     due: Callable[[StateView], datetime | None]
     fire: Callable[[Firing], None]
-
-
-def _always(s: StateView) -> bool:
-    return True
 
 
 def _not_paused(s: StateView) -> bool:
@@ -53,32 +52,32 @@ DEADLINES: tuple[Deadline, ...] = tuple(
             Deadline(
                 "step",
                 0,
-                _always,
+                None,
                 lambda s: s.steps[0].due if s.steps else None,
                 lambda m: m.fire_step(),
             ),
             # Rule 1: a low-urgency ticket opened outside hours is paged when they open.
             Deadline(
-                "first_page", 1, _always, lambda s: s.first_page_at, lambda m: m.fire_first_page()
+                "first_page", 1, None, attrgetter("first_page_at"), lambda m: m.fire_first_page()
             ),
             # Rule 4.
             Deadline(
-                "respond_by", 2, _respond_by_open, lambda s: s.respond_by, lambda m: m.fire_breach()
+                "respond_by",
+                2,
+                _respond_by_open,
+                attrgetter("respond_by"),
+                lambda m: m.fire_breach(),
             ),
             # Rule 3.
-            Deadline("ack", 3, _always, lambda s: s.ack_deadline, lambda m: m.fire_ack_deadline()),
+            Deadline("ack", 3, None, attrgetter("ack_deadline"), lambda m: m.fire_ack_deadline()),
             # Rule 6: the reminder, then the due time.
-            Deadline("remind", 4, _remind_open, lambda s: s.remind_at, lambda m: m.fire_remind()),
+            Deadline("remind", 4, _remind_open, attrgetter("remind_at"), lambda m: m.fire_remind()),
             Deadline(
-                "status", 5, _not_paused, lambda s: s.status_due, lambda m: m.fire_status_due()
+                "status", 5, _not_paused, attrgetter("status_due"), lambda m: m.fire_status_due()
             ),
             # Rule 10.
             Deadline(
-                "shift",
-                6,
-                _always,
-                lambda s: s.shift_check_at,
-                lambda m: m.fire_shift_check(),
+                "shift", 6, None, attrgetter("shift_check_at"), lambda m: m.fire_shift_check()
             ),
         ),
         key=lambda d: d.priority,
@@ -92,7 +91,8 @@ def due_now(s: StateView) -> tuple[datetime, Deadline] | None:
         return None  # rule 8: while waiting on the customer nothing fires
     best: tuple[datetime, Deadline] | None = None
     for deadline in DEADLINES:
-        if not deadline.guard(s):
+        guard = deadline.guard
+        if guard is not None and not guard(s):
             continue
         at = deadline.due(s)
         if at is not None and (best is None or at < best[0]):
