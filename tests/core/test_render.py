@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pager.core.messages.gsm7 import septets, to_gsm7
+from pager.core.messages.gsm7 import SINGLE_SEGMENT_SEPTETS, septets, to_gsm7
+from pager.core.messages.kinds import ACKABLE
 from pager.core.messages.render import (
     MessageFacts,
     MessageKind,
@@ -441,3 +442,52 @@ def test_huge_free_text_is_fast_and_fits() -> None:
     text = sms_text(replace(PAGE, customer="C" * 50_000, summary="S" * 50_000))
     assert one_segment(text)
     assert text.startswith("SEV1 T-1042 CCC")
+
+
+def _bundle_by_definition(items: list[MessageFacts]) -> str:
+    """sms_bundle as its contract words it: each summary room, longest first, until the
+    body fits one segment; the last (no summaries) when none does."""
+    from pager.core.messages import render
+
+    codes = [to_gsm7(f.code) for f in items if f.code is not None]
+    header = f"{len(items)} {'pages' if all(f.kind in ACKABLE for f in items) else 'alerts'}:"
+    text = ""
+    for room in render._BUNDLE_SUMMARY_STEPS:
+        lines = [header, *(render._bundle_line(f, room) for f in items)]
+        if codes:
+            lines.append(f"Reply {codes[0]} to ack, {codes[0]}E to escalate, ACK ALL for all")
+        text = "\n".join(lines)
+        if septets(text) <= SINGLE_SEGMENT_SEPTETS:
+            break
+    return text
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(("page", "remind", "overdue", "closed")),
+            st.one_of(st.none(), st.text(min_size=1, max_size=30)),
+            st.one_of(st.none(), st.text(min_size=1, max_size=80)),
+            st.booleans(),
+        ),
+        min_size=2,
+        max_size=40,
+    )
+)
+def test_bundle_takes_the_longest_summaries_that_fit(
+    specs: list[tuple[MessageKind, str | None, str | None, bool]],
+) -> None:
+    """The shortcut for bodies that cannot fit one segment gives the same text."""
+    items = [
+        replace(
+            PAGE,
+            kind=kind,
+            ticket_id=f"T-{n}",
+            customer=customer,
+            summary=summary,
+            code=str(n) if coded and kind == "page" else None,
+            status_due=utc("2026-11-23 05:45"),
+        )
+        for n, (kind, customer, summary, coded) in enumerate(specs, 1)
+    ]
+    assert sms_bundle(items) == _bundle_by_definition(items)

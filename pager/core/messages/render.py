@@ -312,15 +312,24 @@ def sms_bundle(items: Sequence[MessageFacts]) -> str:
     header = f"{len(items)} pages:" if all_pages else f"{len(items)} alerts:"
     codes = [to_gsm7(f.code) for f in items if f.code is not None]
     footer = f"Reply {codes[0]} to ack, {codes[0]}E to escalate, ACK ALL for all" if codes else ""
-    text = ""
-    for room in _BUNDLE_SUMMARY_STEPS:
+
+    def render(room: int) -> str:
         lines = [header, *(_bundle_line(f, room) for f in items)]
         if footer:
             lines.append(footer)
-        text = "\n".join(lines)
+        return "\n".join(lines)
+
+    # A longer summary never makes a line shorter: when the body without summaries needs
+    # several segments, so does every longer one, and that body is the answer. (A storm's
+    # bundles are that case; the relay renders each candidate prefix of one.)
+    bare = render(0)
+    if not _fits(bare):
+        return bare
+    for room in _BUNDLE_SUMMARY_STEPS[:-1]:
+        text = render(room)
         if _fits(text):
-            break
-    return text
+            return text
+    return bare
 
 
 # --- email ----------------------------------------------------------------------------
