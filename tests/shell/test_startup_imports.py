@@ -13,26 +13,22 @@ import sys
 NOT_AT_START = ("matplotlib", "psycopg", "pendulum", "dateutil")
 
 
-def test_the_daemon_entry_points_do_not_load_optional_libraries() -> None:
+def _loaded_after(imports: str) -> list[str]:
+    """Which of NOT_AT_START a fresh interpreter holds after ``import {imports}``."""
     probe = (
-        "import json, sys\n"
-        "import pager.cli.main, pager.cli.run, pager.daemon.app\n"
+        f"import json, sys\nimport {imports}\n"
         f"print(json.dumps([m for m in {NOT_AT_START!r} if m in sys.modules]))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], check=True, capture_output=True, text=True
     ).stdout
-    assert json.loads(out) == []
+    return list(json.loads(out))
+
+
+def test_the_daemon_entry_points_do_not_load_optional_libraries() -> None:
+    assert _loaded_after("pager.cli.main, pager.cli.run, pager.daemon.app") == []
 
 
 def test_the_probe_sees_a_library_that_is_loaded() -> None:
     """The check above can fail: a module that imports pendulum is seen."""
-    probe = (
-        "import json, sys\n"
-        "import pager.cli.main, pendulum\n"
-        f"print(json.dumps([m for m in {NOT_AT_START!r} if m in sys.modules]))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], check=True, capture_output=True, text=True
-    ).stdout
-    assert "pendulum" in json.loads(out)
+    assert "pendulum" in _loaded_after("pager.cli.main, pendulum")
