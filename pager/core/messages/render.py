@@ -272,7 +272,8 @@ def sms_text(f: MessageFacts) -> str:
     return _fit(_sms_builder(f), _gsm(f.customer), _gsm(f.summary))
 
 
-#: Summary lengths tried for bundle lines, longest first (0: no summary).
+#: Summary lengths tried for bundle lines, longest first; 0 (no summary) stays last:
+#: :func:`sms_bundle` renders it first and returns it when nothing fits.
 _BUNDLE_SUMMARY_STEPS = (40, 32, 24, 18, 12, 0)
 _BUNDLE_CUSTOMER = 20
 
