@@ -34,6 +34,7 @@ from pager.core.model import (
     SmtpSettings,
     TwilioSettings,
 )
+from pager.store.open import is_postgres_url
 
 DEFAULT_STORE = "sqlite:///var/lib/pager/pager.db"
 STORE_ENV = "PAGER_STORE"
@@ -67,7 +68,7 @@ def parse_store(text: str, directory: Path) -> str:
     scheme, colon, rest = text.strip().partition(":")
     if not colon:
         raise ValueError("store must look like sqlite:///ABS/PATH or sqlite:REL/PATH")
-    if scheme.lower() in ("postgresql", "postgres"):
+    if is_postgres_url(text.strip()):
         return _postgres_url(text.strip())
     if scheme.lower() != "sqlite":
         raise ValueError(

@@ -44,7 +44,7 @@ from pager.daemon.metrics import Metrics
 from pager.daemon.outbox.relay import Relay, Senders
 from pager.daemon.service import CommitInfo, Service
 from pager.daemon.shift_notices import ShiftNotices
-from pager.store.open import open_store, scheme
+from pager.store.open import is_postgres_url, open_store
 from pager.store.postgres.node import ELECT_INTERVAL, node_name
 from pager.store.types import StoreError
 from pager.web.site import StatusSite
@@ -151,7 +151,7 @@ class Daemon:
         except (StoreError, ValueError) as exc:
             log.error("store: %s", exc)
             return None
-        if scheme(url) in ("postgresql", "postgres"):
+        if is_postgres_url(url):
             from pager.store.postgres.store import PostgresStore
 
             assert isinstance(store, PostgresStore)

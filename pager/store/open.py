@@ -18,6 +18,11 @@ def scheme(url: str) -> str:
     return url.split(":", 1)[0].lower()
 
 
+def is_postgres_url(url: str) -> bool:
+    """``postgresql://...`` or ``postgres://...`` (libpq's two URL schemes)."""
+    return scheme(url) in ("postgresql", "postgres")
+
+
 def open_store(
     url: str, *, must_exist: bool = False, background: bool = False, node: str | None = None
 ) -> Store:
@@ -40,7 +45,7 @@ def open_store(
         if must_exist and not path.exists():
             raise StoreError(f"no store at {path}: has `pager run` ever run with this config?")
         return SqliteStore(path, checkpoint_in_background=background)
-    if kind in ("postgresql", "postgres"):
+    if is_postgres_url(url):
         from pager.store.postgres.store import PostgresStore
 
         # A database has no "missing file": must_exist is met by connecting (the schema
@@ -51,4 +56,4 @@ def open_store(
     )
 
 
-__all__ = ["open_store", "scheme"]
+__all__ = ["is_postgres_url", "open_store", "scheme"]

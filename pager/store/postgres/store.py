@@ -34,12 +34,7 @@ class PostgresStore(Tickets, Codes, Outbox, Audit):
         return PostgresStore(self.url, node=self.node, migrate_schema=False)
 
 
-def is_postgres_url(url: str) -> bool:
-    """``postgresql://...`` or ``postgres://...`` (libpq's two URL schemes)."""
-    return url.split(":", 1)[0].lower() in ("postgresql", "postgres")
-
-
-__all__ = ["PostgresStore", "is_postgres_url"]
+__all__ = ["PostgresStore"]
 
 if TYPE_CHECKING:  # mypy checks here that PostgresStore keeps the Store contract's signatures
 
