@@ -137,7 +137,9 @@ class _Writer:
     """How :func:`encode_state` writes a layout: the fields TicketState still has, read
     in one call (a slotted dataclass: one ``getattr`` per field cost more than the JSON
     encoding), and the positions in the stored array (1-based: 0 is the format) of the
-    values that need converting. A retired field's place is filled with None."""
+    values that need converting. A retired field's place is filled with None; tuples of
+    plain values (``paged``, ``paged_rungs``) need nothing: JSON writes a tuple as an
+    array."""
 
     read: Callable[[TicketState], tuple[Any, ...]]
     retired: tuple[int, ...]
@@ -145,7 +147,6 @@ class _Writer:
     timedeltas: tuple[int, ...]
     pages: tuple[int, ...]
     steps: tuple[int, ...]
-    paged: tuple[int, ...]
 
 
 def _writer(names: tuple[str, ...]) -> _Writer:
@@ -161,7 +162,6 @@ def _writer(names: tuple[str, ...]) -> _Writer:
         timedeltas=at("timedelta"),
         pages=at("pages"),
         steps=at("steps"),
-        paged=at("paged"),
     )
 
 
@@ -201,9 +201,6 @@ def encode_state(state: TicketState) -> str:
                 + ([st.reason] if st.reason is not None else [])
                 for st in steps
             ]
-    for at in w.paged:
-        if (paged := out[at]) is not None:
-            out[at] = list(paged)
     return _ENCODER.encode(out)
 
 
