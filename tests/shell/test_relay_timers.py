@@ -344,7 +344,7 @@ async def test_a_later_deadline_does_not_wake_the_sleeping_loop(service: Service
 
 
 def test_fit_bundle_keeps_every_bundle_within_twilio_limit() -> None:
-    from pager.daemon.outbox.relay import MAX_SMS_BODY, fit_bundle
+    from pager.daemon.outbox.bundle import MAX_SMS_BODY, fit_bundle
 
     items = [page_facts(i, "Acme") for i in range(1, 400)]
     first = fit_bundle(items)

@@ -34,7 +34,7 @@ from pager.daemon.burstlog import BurstLog
 from pager.daemon.clock import Clock
 from pager.daemon.engine import Engine
 from pager.daemon.metrics import Metrics
-from pager.daemon.outbox.bundle import MAX_SMS_BODY, fit_bundle, sms_bundle_text
+from pager.daemon.outbox.bundle import MAX_SMS_BODY, sms_bundle_text
 from pager.daemon.outbox.delivery import (
     Mailer,
     PermanentFailure,
@@ -449,4 +449,4 @@ def _send(rows: list[OutboxRow], body: str) -> Send:
     )
 
 
-__all__ = ["MAX_SMS_BODY", "Relay", "Send", "Senders", "backoff", "fit_bundle"]
+__all__ = ["MAX_SMS_BODY", "Relay", "Send", "Senders", "backoff"]

@@ -22,7 +22,8 @@ the event inserts anyway).
 :data:`SENDER_LOCK`), so the per-number rate and the per-person limits of the relay,
 kept in its memory, hold across nodes. The lock goes with the session: when the sending
 node dies, its connection closes and another node takes the role within
-:data:`ELECT_INTERVAL` (it then settles the sends the old sender left ``sending``).
+:data:`pager.store.postgres.node.ELECT_INTERVAL` (it then settles the sends the old sender
+left ``sending``).
 
 **Time.** The database's clock decides: the node measures its offset from it at connect
 and with every heartbeat, and :meth:`Connection.clock` is the wall clock plus that
@@ -48,7 +49,7 @@ import psycopg
 from psycopg import conninfo
 
 from pager.store.postgres.migrations import SchemaTooNew, migrate
-from pager.store.postgres.node import ELECT_INTERVAL, node_name
+from pager.store.postgres.node import node_name
 from pager.store.types import StoreError
 
 log = logging.getLogger("pager.store.postgres")
@@ -356,11 +357,9 @@ class Connection:
 
 __all__ = [
     "CHANNEL",
-    "ELECT_INTERVAL",
     "SENDER_LOCK",
     "WRITE_LOCK",
     "Connection",
     "build_conninfo",
-    "node_name",
     "redact",
 ]
