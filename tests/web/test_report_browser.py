@@ -17,8 +17,8 @@ import pytest
 from aiohttp import web
 from PIL import Image
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from pager.config.load import load_config
@@ -100,12 +100,17 @@ def test_report_page_draws_its_charts(site: Site, tmp_path: Path) -> None:
         assert heading.value_of_css_property("color") == "rgba(119, 119, 119, 1)"
         # The form asks again for another tier.
         browser.find_element(By.CSS_SELECTOR, "select[name=tier] option[value=premier]").click()
-        before = browser.find_element(By.CSS_SELECTOR, "#report h2")
         browser.find_element(By.CSS_SELECTOR, "form.report button").click()
-        # The click loads a new page: wait for it, or the old heading is read (or goes
-        # stale while it is being read).
-        WebDriverWait(browser, 30).until(expected_conditions.staleness_of(before))
-        assert "tier premier" in browser.find_element(By.CSS_SELECTOR, "#report h2").text
+
+        # The click loads a new page. Until it is in, a read may see the old heading, or
+        # fail as the old document goes away (chromium says stale element, or "node does
+        # not belong to the document"): read again until the new heading is there.
+        def heading_text(driver: webdriver.Chrome) -> str:
+            return str(driver.find_element(By.CSS_SELECTOR, "#report h2").text)
+
+        wait = WebDriverWait(browser, 30, ignored_exceptions=(WebDriverException,))
+        wait.until(lambda driver: "tier premier" in heading_text(driver))
+        assert "tier premier" in heading_text(browser)
         browser.set_window_size(1400, 1000)
         height = browser.execute_script("return document.body.scrollHeight")
         browser.set_window_size(1400, int(height) + 40)
