@@ -19,8 +19,19 @@ from pager.core.ladder import (
     Tick,
     TicketState,
 )
+from pager.daemon.burstlog import BurstLog
 
 log = logging.getLogger("pager.daemon.decisions")
+#: The timer's decisions come in storms (a restart past thousands of deadlines, a desk
+#: outage's tickets escalating together): their lines are capped per second like the
+#: sends' (:class:`BurstLog`); the audit log keeps every one. A person's or the desk's
+#: decisions are always logged. See :func:`flush_timer_log`.
+timer_log = BurstLog(log, "timer decisions")
+
+
+def flush_timer_log() -> None:
+    """Write how many timer decisions the last second left out, if any (store thread)."""
+    timer_log.flush()
 
 
 def _who(inp: Input, by: str | None) -> str:
@@ -39,10 +50,11 @@ def log_decisions(
     if not log.isEnabledFor(logging.INFO):
         return
     ticket = after.ticket_id
+    emit = timer_log.info if isinstance(inp, Tick) else log.info
     escalated = False
     for rec in records:
         if rec.action == "ack":
-            log.info(
+            emit(
                 "ticket=%s acknowledged by %s at rung %d: %s",
                 ticket,
                 _who(inp, rec.by),
@@ -51,7 +63,7 @@ def log_decisions(
             )
         elif rec.action == "escalate":
             escalated = True
-            log.info(
+            emit(
                 "ticket=%s escalated to rung %d by %s: %s",
                 ticket,
                 after.rung,
@@ -59,7 +71,7 @@ def log_decisions(
                 rec.detail,
             )
         elif rec.action == "breach":
-            log.info("ticket=%s SLA breached at rung %d: %s", ticket, after.rung, rec.detail)
+            emit("ticket=%s SLA breached at rung %d: %s", ticket, after.rung, rec.detail)
     if isinstance(inp, Tick) and before is not None and not escalated:
         if after.rung > before.rung:
             breached = any(rec.action == "breach" for rec in records)
@@ -68,16 +80,16 @@ def log_decisions(
                 if breached
                 else f"rung {before.rung} did not acknowledge in time"
             )
-            log.info("ticket=%s escalated to rung %d by the timer: %s", ticket, after.rung, why)
+            emit("ticket=%s escalated to rung %d by the timer: %s", ticket, after.rung, why)
         elif after.repeats > before.repeats:
-            log.info(
+            emit(
                 "ticket=%s paging rung %d again by the timer (repeat %d): nobody acknowledged",
                 ticket,
                 after.rung,
                 after.repeats,
             )
     if isinstance(inp, Acknowledge) and not any(rec.action == "ack" for rec in records):
-        log.info(
+        emit(
             "ticket=%s acknowledgement by %s changed nothing: already theirs",
             ticket,
             _who(inp, None),

@@ -42,10 +42,16 @@ from pager.core.ladder import (
 from pager.core.messages import kinds, render
 from pager.core.model import Channel, Person
 from pager.core.policy import Policy
-from pager.daemon.decisions import log_decisions, log_refused
+from pager.daemon.decisions import flush_timer_log, log_decisions, log_refused
 from pager.daemon.outbox.book import OutboxBook
 from pager.daemon.results import Changes, Rejection, Result, Status, rejection_of
-from pager.daemon.wording import bundle_line, describe, message_facts, row_facts
+from pager.daemon.wording import (
+    bundle_line,
+    describe,
+    message_facts,
+    row_facts,
+    stored_bundle_facts,
+)
 from pager.store.interface import Store
 from pager.store.types import AuditEntry, NewMessage, OutboxRow
 
@@ -189,7 +195,9 @@ class Engine:
         return self._store.audit(ticket_id)
 
     def heartbeat(self, now: datetime) -> tuple[int, int]:
-        """Write the health probe's heartbeat; return (open tickets, armed timers)."""
+        """Write the health probe's heartbeat; return (open tickets, armed timers). Also
+        says how many timer decisions a storm's last second left out of the log."""
+        flush_timer_log()
         self._store.heartbeat(now)
         return self._store.open_ticket_count(), self._store.timer_count()
 
@@ -338,7 +346,7 @@ class Engine:
                 kind=n.kind,
                 subject=subject,
                 body=body,
-                bundle_line=bundle_line(state, code),
+                bundle_line=bundle_line(state),
                 token=self._token() if n.via == "voice" else "",
                 not_before=now,
                 code=code,
@@ -408,10 +416,15 @@ class Engine:
 
     def bundle_facts(self, rows: Sequence[OutboxRow]) -> list[render.MessageFacts]:
         """What each of several waiting SMS rows of one person says, for
-        :func:`pager.core.messages.render.sms_bundle` (each ticket read once)."""
+        :func:`pager.core.messages.render.sms_bundle`: from the facts stored with the
+        row, else from its ticket (each ticket read once)."""
         states: dict[str, TicketState | None] = {}
         items: list[render.MessageFacts] = []
         for row in rows:
+            stored = stored_bundle_facts(row)
+            if stored is not None:
+                items.append(stored)
+                continue
             if row.ticket_id not in states:
                 states[row.ticket_id] = self._store.get_ticket(row.ticket_id)
             items.append(row_facts(self.policy, row, states[row.ticket_id]))

@@ -3,9 +3,11 @@ renderers (:mod:`pager.core.messages.render`) and one human line per audit entry
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import cast
 
+from pager.core.events import format_instant, parse_instant
 from pager.core.ladder import TicketState
 from pager.core.messages import kinds, render
 from pager.core.policy import Policy
@@ -72,12 +74,44 @@ def row_facts(policy: Policy, row: OutboxRow, state: TicketState | None) -> rend
     )
 
 
-def bundle_line(state: TicketState, code: str | None) -> str:
-    """The short line stored with an SMS row (kept for readers of the outbox; bundles
-    are rendered by :func:`pager.core.messages.render.sms_bundle`)."""
-    customer = f" {state.customer}" if state.customer else ""
-    reply = f" ({code})" if code else ""
-    return f"SEV{state.severity} {state.ticket_id}{customer}{reply}"
+def bundle_line(state: TicketState) -> str:
+    """What an SMS row keeps for the bundles it may join, as JSON: the ticket's facts a
+    bundle line shows that the row itself lacks (severity, customer, summary, status
+    due), as they were when the row was written, like the row's own body. A claim then
+    renders a bundle without reading a ticket (:func:`stored_bundle_facts`)."""
+    item: dict[str, object] = {"severity": state.severity}
+    if state.customer:
+        item["customer"] = state.customer
+    if state.summary:
+        item["summary"] = state.summary
+    if state.status_due is not None:
+        item["status_due"] = format_instant(state.status_due)
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+
+
+def stored_bundle_facts(row: OutboxRow) -> render.MessageFacts | None:
+    """The row as one item of a bundle, from what :func:`bundle_line` stored with it;
+    None when the row holds none (a test page or shift notice, whose line is plain
+    text, or a row written before lines were JSON): the caller reads the ticket."""
+    if not row.bundle_line.startswith("{"):
+        return None
+    item = json.loads(row.bundle_line)
+    due = item.get("status_due")
+    return render.MessageFacts(
+        kind=cast(kinds.MessageKind, row.kind),
+        ticket_id=row.ticket_id,
+        severity=item["severity"],
+        customer=item.get("customer"),
+        summary=item.get("summary"),
+        rung=0,
+        rung_name="",
+        code=row.code,
+        respond_by=None,
+        status_due=parse_instant(due) if due else None,
+        breached=False,
+        owner=None,
+        recipient=row.person,
+    )
 
 
 def describe(action: str, detail: dict[str, object]) -> str:

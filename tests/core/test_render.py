@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -491,3 +492,52 @@ def test_bundle_takes_the_longest_summaries_that_fit(
         for n, (kind, customer, summary, coded) in enumerate(specs, 1)
     ]
     assert sms_bundle(items) == _bundle_by_definition(items)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(("page", "remind", "overdue", "closed")),
+            st.one_of(st.none(), st.text(min_size=1, max_size=30)),
+            st.one_of(st.none(), st.text(min_size=1, max_size=80)),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=120,
+    ),
+    st.sampled_from((160, 400, 1600)),
+)
+def test_bundle_fit_is_the_longest_prefix_whose_bundle_fits(
+    specs: list[tuple[MessageKind, str | None, str | None, bool]], max_chars: int
+) -> None:
+    """sms_bundle_fit, one pass over the lines, gives what rendering every prefix would:
+    the longest prefix (at least one) whose sms_bundle is at most max_chars, and that text."""
+    from pager.core.messages.render import sms_bundle_fit
+
+    items = [
+        replace(
+            PAGE,
+            kind=kind,
+            ticket_id=f"T-{n}",
+            customer=customer,
+            summary=summary,
+            code=str(n) if coded and kind == "page" else None,
+            status_due=utc("2026-11-23 05:45"),
+        )
+        for n, (kind, customer, summary, coded) in enumerate(specs, 1)
+    ]
+    best = 1
+    for n in range(2, len(items) + 1):
+        if len(sms_bundle(items[:n])) <= max_chars:
+            best = n
+    assert sms_bundle_fit(items, max_chars) == (best, sms_bundle(items[:best]))
+    # Lazily: it stops at most one item past the prefix.
+    seen: list[MessageFacts] = []
+
+    def counted() -> Iterator[MessageFacts]:
+        for f in items:
+            seen.append(f)
+            yield f
+
+    sms_bundle_fit(counted(), max_chars)
+    assert len(seen) <= best + 1

@@ -103,3 +103,43 @@ async def test_send_retry_and_failure_lines_name_their_ticket(
     assert any(line.startswith("ticket=T-7 sent sms to ") for line in sent)
     assert any(line.startswith("ticket=T-7 email to ") and "retrying" in line for line in found)
     assert any(line.startswith("ticket=T-7 email to ") and "for good" in line for line in found)
+
+
+def test_a_storm_of_timer_decisions_is_capped_per_second_and_counted(
+    store: Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restart past thousands of deadlines must not write thousands of lines a second
+    (the audit log keeps each one); a person's decision in the storm is still logged."""
+    from pager.daemon import decisions
+    from pager.daemon.burstlog import BurstLog
+
+    second = [100.0]
+    monkeypatch.setattr(
+        decisions,
+        "timer_log",
+        BurstLog(decisions.log, "timer decisions", per_second=5, clock=lambda: second[0]),
+    )
+    engine = Engine(store, P)
+    caplog.set_level(logging.INFO, logger=DECISIONS)
+    with store.transaction():
+        for n in range(12):
+            engine.ingest(ev("opened", "2026-11-20T02:00", ticket=f"T-{n}"), t("2026-11-20T02:00"))
+        for n in range(12):
+            engine.fire(f"T-{n}", t("2026-11-20T02:15"))
+        engine.acknowledge("T-11", "cai", "sms", t("2026-11-20T02:16"))
+    found = lines(caplog, DECISIONS)
+    timer = [line for line in found if "by the timer" in line]
+    assert timer == [
+        f"ticket=T-{n} escalated to rung 2 by the timer: rung 1 did not acknowledge in time"
+        for n in range(5)
+    ]
+    assert found[-1].startswith("ticket=T-11 acknowledged by cai via sms")
+    with store.transaction():
+        # T-9's escalation was not logged one by one; its audit has it.
+        assert any(e.action == "page" and e.detail.get("rung") == 2 for e in store.audit("T-9"))
+    second[0] += 1
+    with store.transaction():
+        engine.heartbeat(t("2026-11-20T02:17"))
+    assert lines(caplog, DECISIONS)[-1] == (
+        "... 7 more timer decisions not logged one by one (over 5 a second)"
+    )

@@ -32,12 +32,12 @@ def test_a_claim_never_exceeds_the_free_slots() -> None:
 def test_emails_wait_while_the_urgent_lane_drains_a_backlog() -> None:
     lanes, _ = make()
     urgent, mail = lanes.lanes
-    assert lanes.claimed(urgent, URGENT.concurrency, URGENT.concurrency)  # full: more due
+    assert lanes.claimed(urgent, True)  # full: more due
     for _ in range(10):
         lanes.start("sms")
     assert [(c.lane, c.lag) for c in lanes.limits()] == [(urgent, 0.0), (mail, MAX_HOLD)]
     # The urgent lane caught up: emails are claimed as soon as due again.
-    lanes.claimed(urgent, 3, URGENT.concurrency)
+    lanes.claimed(urgent, False)
     assert [(c.lane, c.lag) for c in lanes.limits()] == [(urgent, 0.0), (mail, 0.0)]
 
 
@@ -54,7 +54,7 @@ def test_a_saturated_urgent_lane_holds_no_email_back() -> None:
     """A hung Twilio fills the urgent lane: the email (the page's other channel) goes on."""
     lanes, _ = make()
     urgent, mail = lanes.lanes
-    lanes.claimed(urgent, URGENT.concurrency, URGENT.concurrency)
+    lanes.claimed(urgent, True)
     for _ in range(URGENT.concurrency):
         lanes.start("sms")
     assert lanes.limits() == [Claim(mail, MAIL.concurrency)]

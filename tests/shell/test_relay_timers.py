@@ -367,3 +367,157 @@ def test_spacing_allows_a_burst_at_high_rates_and_spaces_at_one_per_second() -> 
     slow.take(50.0)
     assert slow.earliest(50.0) == 51.0
     assert slow.earliest(51.0) == 51.0
+
+
+def test_fit_bundle_finds_the_longest_prefix_that_fits_for_every_count() -> None:
+    # The search gallops then halves: for any number of waiting items the prefix it
+    # finds fits, and one more item would not (or there is none).
+    from pager.daemon.outbox.bundle import MAX_SMS_BODY, fit_bundle
+
+    for total in (1, 2, 3, 5, 17, 33, 64, 65, 200, 1000):
+        items = [page_facts(i, "Acme Widgets") for i in range(1, total + 1)]
+        first = fit_bundle(items)
+        assert 1 <= first <= total
+        if first > 1:
+            assert len(render.sms_bundle(items[:first])) <= MAX_SMS_BODY
+        if first < total:
+            assert len(render.sms_bundle(items[: first + 1])) > MAX_SMS_BODY
+
+
+def test_a_bundle_turns_only_the_rows_it_looks_at_into_facts() -> None:
+    # A storm may leave thousands of SMS waiting for one person; building a bundle must
+    # not read (or decode) all of them, only those that fit in one body and a chunk more.
+    from pager.daemon.outbox.bundle import FACTS_CHUNK, sms_bundle_text
+    from pager.daemon.wording import stored_bundle_facts
+    from pager.store.types import OutboxRow
+
+    rows = [
+        OutboxRow(
+            id=i,
+            key=f"k{i}",
+            ticket_id=f"T-{i}",
+            person="ana",
+            channel="sms",
+            address="+15550001",
+            kind="page",
+            subject="",
+            body=f"SEV1 T-{i}",
+            bundle_line='{"severity":1,"customer":"Acme"}',
+            token="",
+            state="pending",
+            attempts=0,
+            not_before=NOW,
+            created_at=NOW,
+            code=str(i),
+        )
+        for i in range(5000)
+    ]
+    looked_at: list[int] = []
+
+    class CountingEngine:
+        def bundle_facts(self, some: list[OutboxRow]) -> list[MessageFacts]:
+            looked_at.extend(r.id for r in some)
+            return [f for f in map(stored_bundle_facts, some) if f is not None]
+
+    count, body = sms_bundle_text(CountingEngine(), rows)  # type: ignore[arg-type]
+    assert 10 < count < 200
+    assert body.startswith(f"{count} pages:") and f"T-{count - 1} Acme" in body
+    assert len(looked_at) == len(set(looked_at)) <= count + FACTS_CHUNK
+
+
+async def test_a_bundle_line_is_what_reading_the_ticket_would_say(service: Service) -> None:
+    # An SMS row keeps the facts its bundle line shows (bundle_line, JSON), so a claim
+    # reads no ticket; rendered, they say what the ticket's own facts say.
+    from pager.core.messages import render
+    from pager.daemon.wording import message_facts, stored_bundle_facts
+
+    event = TicketEvent(
+        "e-bl",
+        "T-BL",
+        "opened",
+        NOW,
+        severity=1,
+        tier="premier",
+        customer="Łódź Ltd",
+        summary="gateway down in eu-west: 502 on every checkout",
+    )
+    await service.ingest(event, NOW, "")
+    rows = await service.db(lambda e: e.outbox.pending_messages(NOW + timedelta(hours=1)))
+    [row] = [r for r in rows if r.channel == "sms"]
+    state = await service.db(lambda e: e.ticket("T-BL"))
+    assert state is not None
+    stored = stored_bundle_facts(row)
+    assert stored is not None
+    read = message_facts(service.policy, state, "page", row.person, row.code)
+    for room in (40, 12, 0):
+        assert render._bundle_line(stored, room) == render._bundle_line(read, room)
+    assert render.sms_bundle([stored, stored]) == render.sms_bundle([read, read])
+
+
+def test_a_row_without_stored_facts_is_bundled_from_its_ticket() -> None:
+    # Test pages and shift notices keep a plain line, as did rows written before the
+    # facts were stored: the claim reads the ticket for those.
+    from pager.daemon.wording import stored_bundle_facts
+    from pager.store.types import OutboxRow
+
+    row = OutboxRow(
+        id=1,
+        key="k",
+        ticket_id="T-1",
+        person="ana",
+        channel="sms",
+        address="+1555",
+        kind="page",
+        subject="",
+        body="b",
+        bundle_line="SEV1 T-1 Acme (7)",
+        token="",
+        state="pending",
+        attempts=0,
+        not_before=NOW,
+        created_at=NOW,
+        code="7",
+    )
+    assert stored_bundle_facts(row) is None
+
+
+async def test_a_claim_fills_every_free_slot_even_when_the_oldest_rows_are_one_persons(
+    service: Service,
+) -> None:
+    # A storm leaves many rows per person: the claim counts sends (one bundle per
+    # person), not rows, so three free slots start three people's bundles, not one.
+    from pager.daemon.outbox.lanes import Claim
+    from pager.store.types import NewMessage
+
+    people = ["ana"] * 5 + ["bo", "cai", "dee", "eve"]
+    for n, person in enumerate(people):
+        msg = NewMessage(
+            key=f"k{n}",
+            ticket_id=f"T-{n}",
+            person=person,
+            channel="sms",
+            address=f"+1555000{person}",
+            kind="page",
+            subject="",
+            body=f"SEV1 T-{n}",
+            bundle_line='{"severity":1}',
+            token="",
+            not_before=NOW + timedelta(seconds=n),
+            code=str(n),
+        )
+        await service.db(lambda e, msg=msg: e.queue_message(msg, NOW))
+    relay = Relay(
+        service,
+        Senders(Recorder(), Recorder(), Recorder()),
+        settings(),
+        Metrics(),
+        clock=Clock(NOW.timestamp() + 60),
+    )
+    urgent = relay.lanes.lanes[0]
+    sends, _due, full = await service.db(
+        lambda e: relay._claim(e, limits=[Claim(urgent, 3)]), urgent=True
+    )
+    assert [(s.person, len(s.ids)) for s in sends] == [("ana", 5), ("bo", 1), ("cai", 1)]
+    assert full and urgent.backlog  # dee and eve wait for the next claim
+    left = await service.db(lambda e: e.outbox.pending_messages(NOW + timedelta(minutes=5)))
+    assert sorted(r.person for r in left) == ["dee", "eve"]

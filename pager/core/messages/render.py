@@ -17,7 +17,7 @@ long ticket id or rung name) can push a body past one segment.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -310,9 +310,9 @@ def sms_bundle(items: Sequence[MessageFacts]) -> str:
     if len(items) == 1:
         return sms_text(items[0])
     all_pages = all(f.kind in ACKABLE for f in items)
-    header = f"{len(items)} pages:" if all_pages else f"{len(items)} alerts:"
+    header = _bundle_header(len(items), all_pages)
     codes = [to_gsm7(f.code) for f in items if f.code is not None]
-    footer = f"Reply {codes[0]} to ack, {codes[0]}E to escalate, ACK ALL for all" if codes else ""
+    footer = _bundle_footer(codes[0]) if codes else ""
 
     def render(room: int) -> str:
         lines = [header, *(_bundle_line(f, room) for f in items)]
@@ -331,6 +331,57 @@ def sms_bundle(items: Sequence[MessageFacts]) -> str:
         if _fits(text):
             return text
     return bare
+
+
+def _bundle_header(count: int, all_pages: bool) -> str:
+    return f"{count} pages:" if all_pages else f"{count} alerts:"
+
+
+def _bundle_footer(code: str) -> str:
+    return f"Reply {code} to ack, {code}E to escalate, ACK ALL for all"
+
+
+def sms_bundle_fit(items: Iterable[MessageFacts], max_chars: int) -> tuple[int, str]:
+    """How many of ``items`` (a prefix, at least one) make the longest bundle at most
+    ``max_chars`` long (``max_chars`` >= one segment), and that bundle:
+    ``sms_bundle(first n)``. Raises ``ValueError`` when ``items`` is empty.
+
+    ``items`` is consumed lazily, one past the prefix at most, and each line is rendered
+    once: a storm may leave thousands of messages waiting for one person. A bundle that
+    cannot fit one segment is the body without summaries (:func:`sms_bundle`), so its
+    length grows with each line and the first line that would cross ``max_chars`` ends
+    the prefix; a shorter body fits one segment, hence ``max_chars``, whatever summaries
+    :func:`sms_bundle` then gives it.
+    """
+    source = iter(items)
+    taken: list[MessageFacts] = []
+    lines: list[str] = []
+    length = 0  # of the lines, each with the newline before it
+    all_pages = True
+    code: str | None = None
+    for f in source:
+        line = _bundle_line(f, 0)
+        pages = all_pages and f.kind in ACKABLE
+        first_code = code if code is not None or f.code is None else to_gsm7(f.code)
+        size = len(_bundle_header(len(taken) + 1, pages)) + length + 1 + len(line)
+        if first_code is not None:
+            size += 1 + len(_bundle_footer(first_code))
+        if taken and size > max_chars:
+            break
+        taken.append(f)
+        lines.append(line)
+        length += 1 + len(line)
+        all_pages, code = pages, first_code
+    if not taken:
+        raise ValueError("empty bundle")
+    if len(taken) == 1:
+        return 1, sms_text(taken[0])
+    parts = [_bundle_header(len(taken), all_pages), *lines]
+    if code is not None:
+        parts.append(_bundle_footer(code))
+    bare = "\n".join(parts)
+    # Short enough for one segment: let sms_bundle add what summaries still fit.
+    return len(taken), bare if not _fits(bare) else sms_bundle(taken)
 
 
 # --- email ----------------------------------------------------------------------------

@@ -3,7 +3,7 @@ GSM-7-aware :func:`pager.core.messages.render.sms_bundle`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from pager.core.messages import render
 from pager.daemon.engine import Engine
@@ -13,15 +13,26 @@ from pager.store.types import OutboxRow
 MAX_SMS_BODY = 1600
 
 
+#: Rows turned into facts at a time while a bundle is fitted.
+FACTS_CHUNK = 16
+
+
 def sms_bundle_text(engine: Engine, rows: Sequence[OutboxRow]) -> tuple[int, str]:
     """How many of ``rows`` (a prefix, at least one) go out as one SMS, and its text.
 
     A single row keeps its own rendered body; several are rendered together from their
-    tickets' facts (on the store thread: ``engine`` reads them).
+    facts (on the store thread: ``engine`` may read tickets). Only the rows the fit looks
+    at are turned into facts, a chunk at a time: a storm may hold thousands for one
+    person, and one body holds a few dozen lines.
     """
     if len(rows) == 1:
         return 1, rows[0].body
-    count, text = _fit(engine.bundle_facts(rows))
+
+    def facts() -> Iterator[render.MessageFacts]:
+        for start in range(0, len(rows), FACTS_CHUNK):
+            yield from engine.bundle_facts(rows[start : start + FACTS_CHUNK])
+
+    count, text = render.sms_bundle_fit(facts(), MAX_SMS_BODY)
     if count == 1:
         return 1, rows[0].body
     return count, text
@@ -29,24 +40,6 @@ def sms_bundle_text(engine: Engine, rows: Sequence[OutboxRow]) -> tuple[int, str
 
 def fit_bundle(items: Sequence[render.MessageFacts]) -> int:
     """How many of ``items`` (a prefix, at least one) go into one bundle whose body fits
-    one Twilio message; the rest stay pending for the next bundle.
-
-    A binary search over the prefix length: rendering is not free, and a storm may hold
-    hundreds of rows for one person. The prefix found always fits.
-    """
-    return _fit(items)[0]
-
-
-def _fit(items: Sequence[render.MessageFacts]) -> tuple[int, str]:
-    """:func:`fit_bundle`, and the text of the prefix it found, as the search rendered it
-    (empty when only the first item fits: that row's own body goes out)."""
-    fits, too_long = 1, len(items) + 1
-    text = ""
-    while too_long - fits > 1:
-        mid = (fits + too_long) // 2
-        candidate = render.sms_bundle(items[:mid])
-        if len(candidate) <= MAX_SMS_BODY:
-            fits, text = mid, candidate
-        else:
-            too_long = mid
-    return fits, text
+    one Twilio message; the rest stay pending for the next bundle. The prefix found
+    always fits, and one more item would not."""
+    return render.sms_bundle_fit(items, MAX_SMS_BODY)[0]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-#: Outbox rows one claim of one lane looks at, at most.
+#: Outbox rows one claim of one lane reads, at most.
 CLAIM_LIMIT = 200
 #: How long an email may be held back while pages and events go first (see
 #: :meth:`Lanes.limits`).
@@ -65,11 +65,19 @@ class Lane:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """Claim up to ``limit`` rows of ``lane`` that were due ``lag`` seconds ago or earlier."""
+    """Claim up to ``limit`` sends (the lane's free slots) of ``lane``'s rows that were
+    due ``lag`` seconds ago or earlier."""
 
     lane: Lane
     limit: int
     lag: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        """Rows to read for ``limit`` sends: one per send, except in a lane with SMS,
+        where one person's rows make one send (a bundle) and a storm's first rows may
+        all be one person's."""
+        return CLAIM_LIMIT if "sms" in self.lane.spec.channels else self.limit
 
 
 class Lanes:
@@ -110,10 +118,10 @@ class Lanes:
             hold = hold or lane.backlog
         return wanted
 
-    def claimed(self, lane: Lane, rows: int, limit: int) -> bool:
-        """Record a lane's claim of ``rows`` rows; True when it was full (more may be due)."""
-        lane.backlog = rows >= limit
-        return lane.backlog
+    def claimed(self, lane: Lane, full: bool) -> bool:
+        """Record whether a lane's claim was ``full`` (more rows may be due); returns it."""
+        lane.backlog = full
+        return full
 
     def start(self, channel: str) -> None:
         self.of(channel).inflight += 1

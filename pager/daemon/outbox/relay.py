@@ -252,52 +252,15 @@ class Relay:
         claimed_at = self.clock()
         # The rate limits keep their books in epoch seconds (pure arithmetic).
         now = claimed_at.timestamp()
-        rows: list[OutboxRow] = []
+        sends: list[Send] = []
         full = False
         for claim in limits:
             due = store.pending_messages(
-                claimed_at - timedelta(seconds=claim.lag), claim.limit, claim.lane.spec.channels
+                claimed_at - timedelta(seconds=claim.lag), claim.rows, claim.lane.spec.channels
             )
-            rows.extend(due)
-            full = self.lanes.claimed(claim.lane, len(due), claim.limit) or full
-        sends: list[Send] = []
-        sms_by_person: dict[str, list[OutboxRow]] = {}
-        calls: list[OutboxRow] = []
-        for row in rows:
-            if row.channel == "sms":
-                sms_by_person.setdefault(row.person, []).append(row)
-            elif row.channel == "voice":
-                calls.append(row)
-            else:
-                sends.append(_send([row], row.body))
-        ready: list[tuple[str, list[OutboxRow]]] = []
-        for person, group in sms_by_person.items():
-            at = max(self.sms_rate.earliest(now), self.sms_limit.earliest(person, now))
-            if at > now:
-                store.defer([r.id for r in group], _instant(at))
-                continue
-            self.sms_rate.take(now)
-            self.sms_limit.take(person, now)
-            ready.append((person, group))
-        waiting = store.pending_for_many([person for person, _ in ready], "sms")
-        for person, group in ready:
-            # Everything already waiting for this person goes out as one SMS (bundling);
-            # nothing is held back to wait for company.
-            # Only rows held back by a limit join the bundle; a row waiting out a retry
-            # backoff keeps its own schedule.
-            taken = {g.id for g in group}
-            extra = [r for r in waiting[person] if r.id not in taken and r.attempts == 0]
-            bundled = group + extra
-            count, body = sms_bundle_text(engine, bundled)
-            sends.append(_send(bundled[:count], body))
-        for row in calls:
-            at = max(self.call_rate.earliest(now), self.call_limit.earliest(row.person, now))
-            if at > now:
-                store.defer([row.id], _instant(at))
-                continue
-            self.call_rate.take(now)
-            self.call_limit.take(row.person, now)
-            sends.append(_send([row], row.body))
+            lane_sends, more = self._lane_sends(engine, due, claim.limit, now)
+            sends.extend(lane_sends)
+            full = self.lanes.claimed(claim.lane, more or len(due) >= claim.rows) or full
         # Urgent lane first (pages by phone start before the emails).
         sends.sort(key=lambda s: self.lanes.lanes.index(self.lanes.of(s.channel)))
         store.mark_sending(
@@ -311,6 +274,75 @@ class Relay:
                 dues.append(claimed_at + timedelta(seconds=HOLD_POLL))
             next_due = min((d for d in dues if d is not None), default=None)
         return sends, next_due, full
+
+    def _lane_sends(
+        self, engine: Engine, rows: list[OutboxRow], slots: int, now: float
+    ) -> tuple[list[Send], bool]:
+        """At most ``slots`` sends for a lane's due ``rows`` (oldest first), and whether
+        rows were left for want of a slot (they stay ``pending``, for the next claim).
+
+        The SMS rows of one person are one send: everything waiting for them goes out as
+        one bundle. A person or the account over its rate limit has its rows deferred to
+        when the limit allows (they take no slot).
+        """
+        store = engine.outbox
+        groups: dict[str, list[OutboxRow]] = {}
+        items: list[OutboxRow | list[OutboxRow]] = []
+        for row in rows:
+            if row.channel != "sms":
+                items.append(row)
+            elif row.person in groups:
+                groups[row.person].append(row)
+            else:
+                groups[row.person] = group = [row]
+                items.append(group)
+        taken = 0
+        more = False
+        ready: list[list[OutboxRow]] = []
+        sends: list[Send] = []
+        calls: list[Send] = []
+        for item in items:
+            if isinstance(item, list):
+                person = item[0].person
+                at = max(self.sms_rate.earliest(now), self.sms_limit.earliest(person, now))
+            elif item.channel == "voice":
+                at = max(self.call_rate.earliest(now), self.call_limit.earliest(item.person, now))
+            else:
+                at = now
+            if at > now:
+                store.defer(
+                    [r.id for r in (item if isinstance(item, list) else [item])], _instant(at)
+                )
+                continue
+            if taken >= slots:
+                more = True
+                continue
+            taken += 1
+            if isinstance(item, list):
+                self.sms_rate.take(now)
+                self.sms_limit.take(item[0].person, now)
+                ready.append(item)
+            elif item.channel == "voice":
+                self.call_rate.take(now)
+                self.call_limit.take(item.person, now)
+                calls.append(_send([item], item.body))
+            else:
+                sends.append(_send([item], item.body))
+        if ready:
+            waiting = store.pending_for_many([group[0].person for group in ready], "sms")
+            for group in ready:
+                # Everything already waiting for this person goes out as one SMS
+                # (bundling); nothing is held back to wait for company. Only rows held back
+                # by a limit join the bundle; a row waiting out a retry backoff keeps its
+                # own schedule.
+                taken_ids = {g.id for g in group}
+                extra = [
+                    r for r in waiting[group[0].person] if r.id not in taken_ids and r.attempts == 0
+                ]
+                bundled = group + extra
+                count, body = sms_bundle_text(engine, bundled)
+                sends.append(_send(bundled[:count], body))
+        return sends + calls, more
 
     # --- delivering (event loop) ---------------------------------------------------------
 
