@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 #: Outbox rows one claim of one lane reads, at most.
 CLAIM_LIMIT = 200
+#: Rows a claim of a lane with SMS reads for each free slot (see :attr:`Claim.rows`).
+ROWS_PER_SMS_SLOT = 3
 #: How long an email may be held back while pages and events go first (see
 #: :meth:`Lanes.limits`).
 MAX_HOLD = 5.0
@@ -75,9 +77,12 @@ class Claim:
     @property
     def rows(self) -> int:
         """Rows to read for ``limit`` sends: one per send, except in a lane with SMS,
-        where one person's rows make one send (a bundle) and a storm's first rows may
-        all be one person's."""
-        return CLAIM_LIMIT if "sms" in self.lane.spec.channels else self.limit
+        where one person's rows make one send (a bundle) and a storm's oldest rows are
+        a few people's: :data:`ROWS_PER_SMS_SLOT` a send (reading more costs every
+        claim of a quiet night; a claim that read too few is followed by another)."""
+        if "sms" in self.lane.spec.channels:
+            return min(CLAIM_LIMIT, ROWS_PER_SMS_SLOT * self.limit)
+        return self.limit
 
 
 class Lanes:
