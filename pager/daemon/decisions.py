@@ -22,16 +22,20 @@ from pager.core.ladder import (
 from pager.daemon.burstlog import BurstLog
 
 log = logging.getLogger("pager.daemon.decisions")
-#: The timer's decisions come in storms (a restart past thousands of deadlines, a desk
-#: outage's tickets escalating together): their lines are capped per second like the
-#: sends' (:class:`BurstLog`); the audit log keeps every one. A person's or the desk's
-#: decisions are always logged. See :func:`flush_timer_log`.
+#: Decision lines are capped per second like the event and send lines (:class:`BurstLog`):
+#: the timer's come in storms (a restart past thousands of deadlines, a desk outage's
+#: tickets escalating together), and a person's too when one reply decides thousands
+#: (``ACK ALL`` in an alert storm: one line per ticket cost the reply 0.4 s in the
+#: bench). Each kind has its own allowance, so a timer storm never hides a person's
+#: acknowledgement; the audit log keeps every decision. See :func:`flush_decision_logs`.
 timer_log = BurstLog(log, "timer decisions")
+people_log = BurstLog(log, "decisions by people")
 
 
-def flush_timer_log() -> None:
-    """Write how many timer decisions the last second left out, if any (store thread)."""
+def flush_decision_logs() -> None:
+    """Write how many decisions the last second left out, if any (store thread)."""
     timer_log.flush()
+    people_log.flush()
 
 
 def _who(inp: Input, by: str | None) -> str:
@@ -50,7 +54,7 @@ def log_decisions(
     if not log.isEnabledFor(logging.INFO):
         return
     ticket = after.ticket_id
-    emit = timer_log.info if isinstance(inp, Tick) else log.info
+    emit = timer_log.info if isinstance(inp, Tick) else people_log.info
     escalated = False
     for rec in records:
         if rec.action == "ack":
@@ -100,4 +104,4 @@ def log_refused(inp: Input, ticket_id: str, reason: str) -> None:
     """A person's acknowledgement or escalation the ladder refused."""
     if isinstance(inp, Acknowledge | EscalateNow):
         what = "acknowledgement" if isinstance(inp, Acknowledge) else "escalation"
-        log.info("ticket=%s %s by %s refused: %s", ticket_id, what, _who(inp, None), reason)
+        people_log.info("ticket=%s %s by %s refused: %s", ticket_id, what, _who(inp, None), reason)

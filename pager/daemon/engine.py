@@ -42,7 +42,7 @@ from pager.core.ladder import (
 from pager.core.messages import kinds, render
 from pager.core.model import Channel, Person
 from pager.core.policy import Policy
-from pager.daemon.decisions import flush_timer_log, log_decisions, log_refused
+from pager.daemon.decisions import flush_decision_logs, log_decisions, log_refused
 from pager.daemon.outbox.book import OutboxBook
 from pager.daemon.results import Changes, Rejection, Result, Status, rejection_of
 from pager.daemon.wording import (
@@ -196,8 +196,8 @@ class Engine:
 
     def heartbeat(self, now: datetime) -> tuple[int, int]:
         """Write the health probe's heartbeat; return (open tickets, armed timers). Also
-        says how many timer decisions a storm's last second left out of the log."""
-        flush_timer_log()
+        says how many decisions a storm's last second left out of the log."""
+        flush_decision_logs()
         self._store.heartbeat(now)
         return self._store.open_ticket_count(), self._store.timer_count()
 

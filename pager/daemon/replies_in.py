@@ -21,7 +21,7 @@ from pager.core.messages import kinds, render
 from pager.core.messages.gsm7 import SINGLE_SEGMENT_SEPTETS, septets, to_gsm7
 from pager.core.model import Config
 from pager.core.replies import Ack, AckAll, Escalate, Help, Unknown, help_text, parse_reply
-from pager.daemon import test_pages
+from pager.daemon import decisions, test_pages
 from pager.daemon.engine import Engine, Result
 from pager.store.types import OutboxRow
 
@@ -125,6 +125,10 @@ def _ack_all(engine: Engine, person: str, codes: dict[str, str], now: datetime) 
     for ticket_id in tickets:
         result = engine.acknowledge(ticket_id, person, "sms", now)
         (failed if result.status == "rejected" else acked).append(ticket_id)
+    # One line for the whole reply: the per-ticket decision lines are capped per second.
+    decisions.log.info(
+        "ack all by %s via sms: %d acknowledged, %d could not be", person, len(acked), len(failed)
+    )
     text = f"Acked {len(acked)} ticket{'s' if len(acked) != 1 else ''}"
     text += f": {', '.join(acked)}." if acked else "."
     if failed:

@@ -25,6 +25,17 @@ POLICY = P
 DECISIONS = "pager.daemon.decisions"
 
 
+@pytest.fixture(autouse=True)
+def fresh_allowances(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with the whole per-second allowance of decision lines (the
+    module's burst logs outlive a test, and another test may have used this second's)."""
+    from pager.daemon import decisions
+    from pager.daemon.burstlog import BurstLog
+
+    monkeypatch.setattr(decisions, "timer_log", BurstLog(decisions.log, "timer decisions"))
+    monkeypatch.setattr(decisions, "people_log", BurstLog(decisions.log, "decisions by people"))
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     s = open_store(f"sqlite:{tmp_path / 'pager.db'}")
@@ -142,4 +153,40 @@ def test_a_storm_of_timer_decisions_is_capped_per_second_and_counted(
         engine.heartbeat(t("2026-11-20T02:17"))
     assert lines(caplog, DECISIONS)[-1] == (
         "... 7 more timer decisions not logged one by one (over 5 a second)"
+    )
+
+
+def test_ack_all_writes_one_summary_line_and_caps_the_per_ticket_ones(
+    store: Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ACK ALL in an alert storm decides thousands of tickets at once: one line for
+    the reply, per-ticket lines up to the allowance, then a count."""
+    from pager.daemon import decisions
+    from pager.daemon.burstlog import BurstLog
+    from pager.daemon.replies_in import handle_sms
+
+    second = [100.0]
+    monkeypatch.setattr(
+        decisions,
+        "people_log",
+        BurstLog(decisions.log, "decisions by people", per_second=5, clock=lambda: second[0]),
+    )
+    engine = Engine(store, P)
+    caplog.set_level(logging.INFO, logger=DECISIONS)
+    with store.transaction():
+        for n in range(12):
+            engine.ingest(ev("opened", "2026-11-20T02:00", ticket=f"T-{n}"), t("2026-11-20T02:00"))
+        answer = handle_sms(engine, "cai", "ACK ALL", t("2026-11-20T02:05"))
+    assert answer.startswith("Acked 12 tickets")
+    found = lines(caplog, DECISIONS)
+    assert len([line for line in found if " acknowledged by cai via sms " in line]) == 5
+    assert found[-1] == "ack all by cai via sms: 12 acknowledged, 0 could not be"
+    assert all(
+        any(e.action == "ack" for e in store.audit(f"T-{n}")) for n in range(12)
+    )  # every acknowledgement is in the audit
+    second[0] += 1
+    with store.transaction():
+        engine.heartbeat(t("2026-11-20T02:06"))
+    assert lines(caplog, DECISIONS)[-1] == (
+        "... 7 more decisions by people not logged one by one (over 5 a second)"
     )
