@@ -249,10 +249,8 @@ def restart(opts: Options) -> Outcome:
             all_overdue_paged=paged,
             overdue_paged_s=paged_at if paged else None,
             ready_log_line=ready_log,
-            sms_requests=sum(1 for r in parts.sink.requests() if r.kind == "sms"),
-            sms_bundled=sum(
-                1 for r in parts.sink.requests() if r.kind == "sms" and "pages:" in r.body
-            ),
+            sms_requests=len(sms := [r for r in parts.sink.requests() if r.kind == "sms"]),
+            sms_bundled=sum(1 for r in sms if "pages:" in r.body),
             notify_messages=[m for _, m in listener.messages][:10],
         )
         del fired_s

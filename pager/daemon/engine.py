@@ -346,7 +346,8 @@ class Engine:
                 kind=n.kind,
                 subject=subject,
                 body=body,
-                bundle_line=bundle_line(state),
+                # Only an SMS joins a bundle: other rows keep no bundle facts.
+                bundle_line=bundle_line(state) if n.via == "sms" else "",
                 token=self._token() if n.via == "voice" else "",
                 not_before=now,
                 code=code,

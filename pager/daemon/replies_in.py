@@ -125,10 +125,7 @@ def _ack_all(engine: Engine, person: str, codes: dict[str, str], now: datetime) 
     for ticket_id in tickets:
         result = engine.acknowledge(ticket_id, person, "sms", now)
         (failed if result.status == "rejected" else acked).append(ticket_id)
-    # One line for the whole reply: the per-ticket decision lines are capped per second.
-    decisions.log.info(
-        "ack all by %s via sms: %d acknowledged, %d could not be", person, len(acked), len(failed)
-    )
+    decisions.log_ack_all(person, len(acked), len(failed))
     text = f"Acked {len(acked)} ticket{'s' if len(acked) != 1 else ''}"
     text += f": {', '.join(acked)}." if acked else "."
     if failed:

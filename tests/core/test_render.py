@@ -463,6 +463,24 @@ def _bundle_by_definition(items: list[MessageFacts]) -> str:
     return text
 
 
+def _bundle_items(
+    specs: list[tuple[MessageKind, str | None, str | None, bool]],
+) -> list[MessageFacts]:
+    """Bundle items T-1, T-2... of the given (kind, customer, summary, has a code)."""
+    return [
+        replace(
+            PAGE,
+            kind=kind,
+            ticket_id=f"T-{n}",
+            customer=customer,
+            summary=summary,
+            code=str(n) if coded and kind == "page" else None,
+            status_due=utc("2026-11-23 05:45"),
+        )
+        for n, (kind, customer, summary, coded) in enumerate(specs, 1)
+    ]
+
+
 @given(
     st.lists(
         st.tuples(
@@ -479,18 +497,7 @@ def test_bundle_takes_the_longest_summaries_that_fit(
     specs: list[tuple[MessageKind, str | None, str | None, bool]],
 ) -> None:
     """The shortcut for bodies that cannot fit one segment gives the same text."""
-    items = [
-        replace(
-            PAGE,
-            kind=kind,
-            ticket_id=f"T-{n}",
-            customer=customer,
-            summary=summary,
-            code=str(n) if coded and kind == "page" else None,
-            status_due=utc("2026-11-23 05:45"),
-        )
-        for n, (kind, customer, summary, coded) in enumerate(specs, 1)
-    ]
+    items = _bundle_items(specs)
     assert sms_bundle(items) == _bundle_by_definition(items)
 
 
@@ -514,18 +521,7 @@ def test_bundle_fit_is_the_longest_prefix_whose_bundle_fits(
     the longest prefix (at least one) whose sms_bundle is at most max_chars, and that text."""
     from pager.core.messages.render import sms_bundle_fit
 
-    items = [
-        replace(
-            PAGE,
-            kind=kind,
-            ticket_id=f"T-{n}",
-            customer=customer,
-            summary=summary,
-            code=str(n) if coded and kind == "page" else None,
-            status_due=utc("2026-11-23 05:45"),
-        )
-        for n, (kind, customer, summary, coded) in enumerate(specs, 1)
-    ]
+    items = _bundle_items(specs)
     best = 1
     for n in range(2, len(items) + 1):
         if len(sms_bundle(items[:n])) <= max_chars:

@@ -4,7 +4,8 @@ are logged as decisions: who (or which timer), which ticket, why."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,15 +26,28 @@ POLICY = P
 DECISIONS = "pager.daemon.decisions"
 
 
+def allowance(
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+    per_second: int = 20,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """A fresh per-second allowance for the decision lines of ``kind`` ("timer_log" or
+    "people_log"), with the given size and clock."""
+    from pager.daemon import decisions
+    from pager.daemon.burstlog import BurstLog
+
+    what = getattr(decisions, kind)._what
+    burst = BurstLog(decisions.log, what, per_second=per_second, clock=clock)
+    monkeypatch.setattr(decisions, kind, burst)
+
+
 @pytest.fixture(autouse=True)
 def fresh_allowances(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts with the whole per-second allowance of decision lines (the
     module's burst logs outlive a test, and another test may have used this second's)."""
-    from pager.daemon import decisions
-    from pager.daemon.burstlog import BurstLog
-
-    monkeypatch.setattr(decisions, "timer_log", BurstLog(decisions.log, "timer decisions"))
-    monkeypatch.setattr(decisions, "people_log", BurstLog(decisions.log, "decisions by people"))
+    allowance(monkeypatch, "timer_log")
+    allowance(monkeypatch, "people_log")
 
 
 @pytest.fixture
@@ -121,15 +135,8 @@ def test_a_storm_of_timer_decisions_is_capped_per_second_and_counted(
 ) -> None:
     """A restart past thousands of deadlines must not write thousands of lines a second
     (the audit log keeps each one); a person's decision in the storm is still logged."""
-    from pager.daemon import decisions
-    from pager.daemon.burstlog import BurstLog
-
     second = [100.0]
-    monkeypatch.setattr(
-        decisions,
-        "timer_log",
-        BurstLog(decisions.log, "timer decisions", per_second=5, clock=lambda: second[0]),
-    )
+    allowance(monkeypatch, "timer_log", per_second=5, clock=lambda: second[0])
     engine = Engine(store, P)
     caplog.set_level(logging.INFO, logger=DECISIONS)
     with store.transaction():
@@ -161,16 +168,10 @@ def test_ack_all_writes_one_summary_line_and_caps_the_per_ticket_ones(
 ) -> None:
     """ACK ALL in an alert storm decides thousands of tickets at once: one line for
     the reply, per-ticket lines up to the allowance, then a count."""
-    from pager.daemon import decisions
-    from pager.daemon.burstlog import BurstLog
     from pager.daemon.replies_in import handle_sms
 
     second = [100.0]
-    monkeypatch.setattr(
-        decisions,
-        "people_log",
-        BurstLog(decisions.log, "decisions by people", per_second=5, clock=lambda: second[0]),
-    )
+    allowance(monkeypatch, "people_log", per_second=5, clock=lambda: second[0])
     engine = Engine(store, P)
     caplog.set_level(logging.INFO, logger=DECISIONS)
     with store.transaction():

@@ -344,7 +344,10 @@ async def test_a_later_deadline_does_not_wake_the_sleeping_loop(service: Service
 
 
 def test_fit_bundle_keeps_every_bundle_within_twilio_limit() -> None:
-    from pager.daemon.outbox.bundle import MAX_SMS_BODY, fit_bundle
+    from pager.daemon.outbox.bundle import MAX_SMS_BODY
+
+    def fit_bundle(items: list[MessageFacts]) -> int:
+        return render.sms_bundle_fit(items, MAX_SMS_BODY)[0]
 
     items = [page_facts(i, "Acme") for i in range(1, 400)]
     first = fit_bundle(items)
@@ -372,7 +375,10 @@ def test_spacing_allows_a_burst_at_high_rates_and_spaces_at_one_per_second() -> 
 def test_fit_bundle_finds_the_longest_prefix_that_fits_for_every_count() -> None:
     # The search gallops then halves: for any number of waiting items the prefix it
     # finds fits, and one more item would not (or there is none).
-    from pager.daemon.outbox.bundle import MAX_SMS_BODY, fit_bundle
+    from pager.daemon.outbox.bundle import MAX_SMS_BODY
+
+    def fit_bundle(items: list[MessageFacts]) -> int:
+        return render.sms_bundle_fit(items, MAX_SMS_BODY)[0]
 
     for total in (1, 2, 3, 5, 17, 33, 64, 65, 200, 1000):
         items = [page_facts(i, "Acme Widgets") for i in range(1, total + 1)]
@@ -454,31 +460,22 @@ async def test_a_bundle_line_is_what_reading_the_ticket_would_say(service: Servi
     assert render.sms_bundle([stored, stored]) == render.sms_bundle([read, read])
 
 
-def test_a_row_without_stored_facts_is_bundled_from_its_ticket() -> None:
+async def test_a_row_without_stored_facts_is_bundled_from_its_ticket(service: Service) -> None:
     # Test pages and shift notices keep a plain line, as did rows written before the
     # facts were stored: the claim reads the ticket for those.
-    from pager.daemon.wording import stored_bundle_facts
-    from pager.store.types import OutboxRow
+    from dataclasses import replace
 
-    row = OutboxRow(
-        id=1,
-        key="k",
-        ticket_id="T-1",
-        person="ana",
-        channel="sms",
-        address="+1555",
-        kind="page",
-        subject="",
-        body="b",
-        bundle_line="SEV1 T-1 Acme (7)",
-        token="",
-        state="pending",
-        attempts=0,
-        not_before=NOW,
-        created_at=NOW,
-        code="7",
-    )
-    assert stored_bundle_facts(row) is None
+    from pager.daemon.wording import message_facts, stored_bundle_facts
+
+    await service.ingest(opened("T-PL", NOW), NOW, "")
+    rows = await service.db(lambda e: e.outbox.pending_messages(NOW + timedelta(hours=1)))
+    [row] = [r for r in rows if r.channel == "sms"]
+    plain = replace(row, bundle_line="SEV1 T-PL (7)")
+    assert stored_bundle_facts(plain) is None
+    facts = await service.db(lambda e: e.bundle_facts([plain]))
+    state = await service.db(lambda e: e.ticket("T-PL"))
+    assert state is not None
+    assert facts == [message_facts(service.policy, state, "page", row.person, row.code)]
 
 
 async def test_a_claim_fills_every_free_slot_even_when_the_oldest_rows_are_one_persons(

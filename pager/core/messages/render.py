@@ -315,10 +315,7 @@ def sms_bundle(items: Sequence[MessageFacts]) -> str:
     footer = _bundle_footer(codes[0]) if codes else ""
 
     def render(room: int) -> str:
-        lines = [header, *(_bundle_line(f, room) for f in items)]
-        if footer:
-            lines.append(footer)
-        return "\n".join(lines)
+        return _bundle_text(header, [_bundle_line(f, room) for f in items], footer)
 
     # A longer summary never makes a line shorter: when the body without summaries needs
     # several segments, so does every longer one, and that body is the answer. (A storm's
@@ -341,6 +338,11 @@ def _bundle_footer(code: str) -> str:
     return f"Reply {code} to ack, {code}E to escalate, ACK ALL for all"
 
 
+def _bundle_text(header: str, lines: list[str], footer: str) -> str:
+    """The header, a line per item, and the footer when there is one."""
+    return "\n".join([header, *lines, footer] if footer else [header, *lines])
+
+
 def sms_bundle_fit(items: Iterable[MessageFacts], max_chars: int) -> tuple[int, str]:
     """How many of ``items`` (a prefix, at least one) make the longest bundle at most
     ``max_chars`` long (``max_chars`` >= one segment), and that bundle:
@@ -353,16 +355,18 @@ def sms_bundle_fit(items: Iterable[MessageFacts], max_chars: int) -> tuple[int, 
     the prefix; a shorter body fits one segment, hence ``max_chars``, whatever summaries
     :func:`sms_bundle` then gives it.
     """
-    source = iter(items)
     taken: list[MessageFacts] = []
     lines: list[str] = []
     length = 0  # of the lines, each with the newline before it
     all_pages = True
-    code: str | None = None
-    for f in source:
+    code: str | None = None  # the first item's code that has one (the footer's)
+    for f in items:
         line = _bundle_line(f, 0)
         pages = all_pages and f.kind in ACKABLE
-        first_code = code if code is not None or f.code is None else to_gsm7(f.code)
+        if code is None and f.code is not None:
+            first_code: str | None = to_gsm7(f.code)
+        else:
+            first_code = code
         size = len(_bundle_header(len(taken) + 1, pages)) + length + 1 + len(line)
         if first_code is not None:
             size += 1 + len(_bundle_footer(first_code))
@@ -376,10 +380,8 @@ def sms_bundle_fit(items: Iterable[MessageFacts], max_chars: int) -> tuple[int, 
         raise ValueError("empty bundle")
     if len(taken) == 1:
         return 1, sms_text(taken[0])
-    parts = [_bundle_header(len(taken), all_pages), *lines]
-    if code is not None:
-        parts.append(_bundle_footer(code))
-    bare = "\n".join(parts)
+    footer = _bundle_footer(code) if code is not None else ""
+    bare = _bundle_text(_bundle_header(len(taken), all_pages), lines, footer)
     # Short enough for one segment: let sms_bundle add what summaries still fit.
     return len(taken), bare if not _fits(bare) else sms_bundle(taken)
 

@@ -36,10 +36,3 @@ def sms_bundle_text(engine: Engine, rows: Sequence[OutboxRow]) -> tuple[int, str
     if count == 1:
         return 1, rows[0].body
     return count, text
-
-
-def fit_bundle(items: Sequence[render.MessageFacts]) -> int:
-    """How many of ``items`` (a prefix, at least one) go into one bundle whose body fits
-    one Twilio message; the rest stay pending for the next bundle. The prefix found
-    always fits, and one more item would not."""
-    return render.sms_bundle_fit(items, MAX_SMS_BODY)[0]

@@ -286,48 +286,41 @@ class Relay:
         when the limit allows (they take no slot).
         """
         store = engine.outbox
+        # A send's rows: one person's SMS rows together, any other row alone.
         groups: dict[str, list[OutboxRow]] = {}
-        items: list[OutboxRow | list[OutboxRow]] = []
+        items: list[list[OutboxRow]] = []
         for row in rows:
-            if row.channel != "sms":
-                items.append(row)
-            elif row.person in groups:
+            if row.channel == "sms" and row.person in groups:
                 groups[row.person].append(row)
-            else:
-                groups[row.person] = group = [row]
-                items.append(group)
+                continue
+            item = [row]
+            if row.channel == "sms":
+                groups[row.person] = item
+            items.append(item)
         taken = 0
         more = False
         ready: list[list[OutboxRow]] = []
         sends: list[Send] = []
         calls: list[Send] = []
         for item in items:
-            if isinstance(item, list):
-                person = item[0].person
-                at = max(self.sms_rate.earliest(now), self.sms_limit.earliest(person, now))
-            elif item.channel == "voice":
-                at = max(self.call_rate.earliest(now), self.call_limit.earliest(item.person, now))
-            else:
-                at = now
-            if at > now:
-                store.defer(
-                    [r.id for r in (item if isinstance(item, list) else [item])], _instant(at)
-                )
-                continue
+            first = item[0]
+            limits = self._limits_of(first.channel)
+            if limits is not None:
+                at = max(limits[0].earliest(now), limits[1].earliest(first.person, now))
+                if at > now:
+                    store.defer([r.id for r in item], _instant(at))
+                    continue
             if taken >= slots:
                 more = True
                 continue
             taken += 1
-            if isinstance(item, list):
-                self.sms_rate.take(now)
-                self.sms_limit.take(item[0].person, now)
+            if limits is not None:
+                limits[0].take(now)
+                limits[1].take(first.person, now)
+            if first.channel == "sms":
                 ready.append(item)
-            elif item.channel == "voice":
-                self.call_rate.take(now)
-                self.call_limit.take(item.person, now)
-                calls.append(_send([item], item.body))
             else:
-                sends.append(_send([item], item.body))
+                (calls if first.channel == "voice" else sends).append(_send(item, first.body))
         if ready:
             waiting = store.pending_for_many([group[0].person for group in ready], "sms")
             for group in ready:
@@ -343,6 +336,14 @@ class Relay:
                 count, body = sms_bundle_text(engine, bundled)
                 sends.append(_send(bundled[:count], body))
         return sends + calls, more
+
+    def _limits_of(self, channel: str) -> tuple[Spacing, SlidingWindow] | None:
+        """The account's rate and the per-person limit of ``channel`` (None for email)."""
+        if channel == "sms":
+            return self.sms_rate, self.sms_limit
+        if channel == "voice":
+            return self.call_rate, self.call_limit
+        return None
 
     # --- delivering (event loop) ---------------------------------------------------------
 
