@@ -56,6 +56,27 @@ def test_wal_and_schema_version(store: SqliteStore) -> None:
     assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
 
 
+def test_open_tickets_are_counted_from_their_index(store: SqliteStore) -> None:
+    # The health probe counts them every second: without the index the count reads every
+    # stored state (the whole table).
+    plan = store.db.execute(
+        "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM tickets WHERE closed = 0"
+    ).fetchall()
+    assert any("tickets_open" in str(step) for step in plan), plan
+    for number in range(3):
+        s = TicketState(
+            ticket_id=f"T-{number}",
+            queue=None,
+            tier="premier",
+            severity=1,
+            opened_at=t("2026-11-23T10:00"),
+            last_event_at=t("2026-11-23T10:00"),
+            closed=number == 2,
+        )
+        store.put_ticket(s, None)
+    assert store.open_ticket_count() == 2
+
+
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "x.db")
     db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")

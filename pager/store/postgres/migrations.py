@@ -96,6 +96,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE SEQUENCE changes;
     """,
+    # 2: as SQLite version 5: an index of the open tickets (counted every second).
+    """
+    CREATE INDEX tickets_open ON tickets (ticket_id) WHERE NOT closed;
+    """,
 )
 
 

@@ -129,9 +129,6 @@ def _codec(name: str) -> str:
     return name if name in ("pages", "steps", "paged") else "plain"
 
 
-_KINDS = tuple(_codec(name) for name in _FIELD_NAMES)
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Writer:
     """How :func:`encode_state` writes a layout: the fields TicketState still has, read
@@ -166,6 +163,36 @@ def _writer(names: tuple[str, ...]) -> _Writer:
 
 
 _WRITER = _writer(_FIELD_NAMES)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Reader:
+    """How :func:`decode_state` reads a layout: names are zipped with the stored values,
+    then only the fields that need converting are visited (one loop per kind over a few
+    names, not a branch per field); everything else is read as JSON gives it."""
+
+    names: tuple[str, ...]
+    retired: tuple[str, ...]
+    datetimes: tuple[str, ...]
+    timedeltas: tuple[str, ...]
+    #: Tuples of plain values (``paged``, ``paged_rungs``), stored as arrays.
+    tuples: tuple[str, ...]
+
+
+def _reader(names: tuple[str, ...]) -> _Reader:
+    def named(kind: str) -> tuple[str, ...]:
+        return tuple(n for n in names if n in _DATACLASS_FIELDS and _codec(n) == kind)
+
+    return _Reader(
+        names=names,
+        retired=tuple(n for n in names if n not in _DATACLASS_FIELDS),
+        datetimes=named("datetime"),
+        timedeltas=named("timedelta"),
+        tuples=named("paged"),
+    )
+
+
+_READER = _reader(_FIELD_NAMES)
 
 
 def field_path(name: str) -> str:
@@ -212,27 +239,29 @@ def decode_state(text: str) -> TicketState:
     if not isinstance(raw, list) or not raw or raw[0] != FORMAT:
         raise ValueError("corrupt ticket state: not a format-2 array")
     values = raw[1:]
-    if len(values) > len(_FIELD_NAMES):
+    r = _READER
+    if len(values) > len(r.names):
         raise ValueError("corrupt ticket state: more fields than this version knows")
-    kwargs: dict[str, Any] = {}
+    # An older row is shorter: zip stops at its end and the rest take their defaults.
+    kwargs: dict[str, Any] = dict(zip(r.names, values, strict=False))
     try:
-        for name, kind, value in zip(_FIELD_NAMES, _KINDS, values, strict=False):
-            if name not in _DATACLASS_FIELDS:
-                continue  # a retired field
-            if value is None or kind == "plain":
-                kwargs[name] = value
-            elif kind == "datetime":
+        for name in r.retired:
+            kwargs.pop(name, None)
+        for name in r.datetimes:
+            if (value := kwargs.get(name)) is not None:
                 kwargs[name] = _from_us(value)
-            elif kind == "timedelta":
+        for name in r.timedeltas:
+            if (value := kwargs.get(name)) is not None:
                 kwargs[name] = timedelta(microseconds=value)
-            elif kind == "pages":
-                kwargs[name] = tuple(_page(p[0], p[1], p[2], _from_us(p[3]), p[4]) for p in value)
-            elif kind == "steps":
-                kwargs[name] = tuple(
-                    _step(_from_us(st[0]), st[1], st[2], st[3], st[4], *st[5:6]) for st in value
-                )
-            else:
+        for name in r.tuples:
+            if (value := kwargs.get(name)) is not None:
                 kwargs[name] = tuple(value)
+        if (pages := kwargs.get("pages")) is not None:
+            kwargs["pages"] = tuple(_page(p[0], p[1], p[2], _from_us(p[3]), p[4]) for p in pages)
+        if (steps := kwargs.get("steps")) is not None:
+            kwargs["steps"] = tuple(
+                _step(_from_us(st[0]), st[1], st[2], st[3], st[4], *st[5:6]) for st in steps
+            )
         # Built as a Draft and frozen: the same fields and defaults as TicketState, without
         # the frozen __init__'s one object.__setattr__ per field (a third of a decode).
         return Draft(**kwargs).freeze()

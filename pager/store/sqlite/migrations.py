@@ -98,6 +98,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN fallback INTEGER NOT NULL DEFAULT 0;
     UPDATE outbox SET fallback = 1 WHERE key LIKE '%/fb-%';
     """,
+    # 5: the open tickets have an index of their own: the health probe counts them every
+    # second, and without it the count read every stored state (the whole table).
+    """
+    CREATE INDEX tickets_open ON tickets(closed) WHERE closed = 0;
+    """,
 )
 
 
