@@ -130,18 +130,28 @@ async def test_send_retry_and_failure_lines_name_their_ticket(
     assert any(line.startswith("ticket=T-7 email to ") and "for good" in line for line in found)
 
 
-def test_a_storm_of_timer_decisions_is_capped_per_second_and_counted(
-    store: Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A restart past thousands of deadlines must not write thousands of lines a second
-    (the audit log keeps each one); a person's decision in the storm is still logged."""
+def twelve_open_tickets(
+    store: Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> tuple[Engine, list[float]]:
+    """Tickets T-0..T-11 opened, decision lines captured, and an allowance of 5 lines of
+    ``kind`` a second on a clock the test moves (the returned one-item list)."""
     second = [100.0]
-    allowance(monkeypatch, "timer_log", per_second=5, clock=lambda: second[0])
+    allowance(monkeypatch, kind, per_second=5, clock=lambda: second[0])
     engine = Engine(store, P)
     caplog.set_level(logging.INFO, logger=DECISIONS)
     with store.transaction():
         for n in range(12):
             engine.ingest(ev("opened", "2026-11-20T02:00", ticket=f"T-{n}"), t("2026-11-20T02:00"))
+    return engine, second
+
+
+def test_a_storm_of_timer_decisions_is_capped_per_second_and_counted(
+    store: Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restart past thousands of deadlines must not write thousands of lines a second
+    (the audit log keeps each one); a person's decision in the storm is still logged."""
+    engine, second = twelve_open_tickets(store, caplog, monkeypatch, "timer_log")
+    with store.transaction():
         for n in range(12):
             engine.fire(f"T-{n}", t("2026-11-20T02:15"))
         engine.acknowledge("T-11", "cai", "sms", t("2026-11-20T02:16"))
@@ -170,13 +180,8 @@ def test_ack_all_writes_one_summary_line_and_caps_the_per_ticket_ones(
     the reply, per-ticket lines up to the allowance, then a count."""
     from pager.daemon.replies_in import handle_sms
 
-    second = [100.0]
-    allowance(monkeypatch, "people_log", per_second=5, clock=lambda: second[0])
-    engine = Engine(store, P)
-    caplog.set_level(logging.INFO, logger=DECISIONS)
+    engine, second = twelve_open_tickets(store, caplog, monkeypatch, "people_log")
     with store.transaction():
-        for n in range(12):
-            engine.ingest(ev("opened", "2026-11-20T02:00", ticket=f"T-{n}"), t("2026-11-20T02:00"))
         answer = handle_sms(engine, "cai", "ACK ALL", t("2026-11-20T02:05"))
     assert answer.startswith("Acked 12 tickets")
     found = lines(caplog, DECISIONS)

@@ -19,6 +19,7 @@ from pager.core.model import Limits, Rate, Settings, TwilioSettings
 from pager.daemon.clock import SystemClock
 from pager.daemon.deadlines import DeadlineLoop
 from pager.daemon.metrics import Metrics
+from pager.daemon.outbox.bundle import MAX_SMS_BODY
 from pager.daemon.outbox.delivery import PermanentFailure, TemporaryFailure
 from pager.daemon.outbox.relay import BACKOFF_CAP, Relay, Senders, backoff
 from pager.daemon.service import Service
@@ -343,12 +344,12 @@ async def test_a_later_deadline_does_not_wake_the_sleeping_loop(service: Service
     await asyncio.gather(task, return_exceptions=True)
 
 
+def fit_bundle(items: list[MessageFacts]) -> int:
+    """How many of ``items`` the relay's bundle takes (what fits one Twilio message)."""
+    return render.sms_bundle_fit(items, MAX_SMS_BODY)[0]
+
+
 def test_fit_bundle_keeps_every_bundle_within_twilio_limit() -> None:
-    from pager.daemon.outbox.bundle import MAX_SMS_BODY
-
-    def fit_bundle(items: list[MessageFacts]) -> int:
-        return render.sms_bundle_fit(items, MAX_SMS_BODY)[0]
-
     items = [page_facts(i, "Acme") for i in range(1, 400)]
     first = fit_bundle(items)
     assert 10 < first < len(items)
@@ -375,11 +376,6 @@ def test_spacing_allows_a_burst_at_high_rates_and_spaces_at_one_per_second() -> 
 def test_fit_bundle_finds_the_longest_prefix_that_fits_for_every_count() -> None:
     # The search gallops then halves: for any number of waiting items the prefix it
     # finds fits, and one more item would not (or there is none).
-    from pager.daemon.outbox.bundle import MAX_SMS_BODY
-
-    def fit_bundle(items: list[MessageFacts]) -> int:
-        return render.sms_bundle_fit(items, MAX_SMS_BODY)[0]
-
     for total in (1, 2, 3, 5, 17, 33, 64, 65, 200, 1000):
         items = [page_facts(i, "Acme Widgets") for i in range(1, total + 1)]
         first = fit_bundle(items)

@@ -17,6 +17,7 @@ from pager.daemon.engine import Engine
 from pager.store.sqlite.codec import decode_state, encode_state, field_path
 from pager.store.sqlite.migrations import MIGRATIONS, SchemaTooNew, migrate
 from pager.store.sqlite.store import SqliteStore, StoreError, path_from_url
+from pager.store.sqlite.tickets import OPEN_TICKET_COUNT
 from tests.core.factory import build, t
 
 P = build()
@@ -59,9 +60,7 @@ def test_wal_and_schema_version(store: SqliteStore) -> None:
 def test_open_tickets_are_counted_from_their_index(store: SqliteStore) -> None:
     # The health probe counts them every second: without the index the count reads every
     # stored state (the whole table).
-    plan = store.db.execute(
-        "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM tickets WHERE closed = 0"
-    ).fetchall()
+    plan = store.db.execute(f"EXPLAIN QUERY PLAN {OPEN_TICKET_COUNT}").fetchall()
     assert any("tickets_open" in str(step) for step in plan), plan
     for number in range(3):
         s = TicketState(

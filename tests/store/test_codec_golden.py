@@ -103,8 +103,7 @@ def test_the_layout_not_the_dataclass_order_decides_positions(
     # An unknown (retired) name in the layout is skipped when read and written as null.
     retired = (*STORED_LAYOUT[:3], "gone", *STORED_LAYOUT[3:])
     monkeypatch.setattr(codec, "_FIELD_NAMES", retired)
-    monkeypatch.setattr(codec, "_READER", codec._reader(retired))
-    monkeypatch.setattr(codec, "_WRITER", codec._writer(retired))
+    monkeypatch.setattr(codec, "_LAYOUT", codec._layout(retired))
     row = encode_state(EXPECTED)
     assert row.startswith('[2,"T-1042","platform","premier",null,1,')
     assert decode_state(row) == EXPECTED

@@ -130,69 +130,44 @@ def _codec(name: str) -> str:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class _Writer:
-    """How :func:`encode_state` writes a layout: the fields TicketState still has, read
-    in one call (a slotted dataclass: one ``getattr`` per field cost more than the JSON
-    encoding), and the positions in the stored array (1-based: 0 is the format) of the
-    values that need converting. A retired field's place is filled with None; tuples of
-    plain values (``paged``, ``paged_rungs``) need nothing: JSON writes a tuple as an
-    array."""
+class _Layout:
+    """A stored layout as both directions of the codec use it: its field names, the
+    fields TicketState still has, read in one call (a slotted dataclass: one ``getattr``
+    per field cost more than the JSON encoding), and the positions in the stored array
+    (1-based: 0 is the format) of the values that need converting, so that only those
+    are visited. A retired field's place holds None. Tuples of plain values (``paged``,
+    ``paged_rungs``) are written as JSON writes a tuple (an array) and read back as
+    tuples."""
 
+    names: tuple[str, ...]
     read: Callable[[TicketState], tuple[Any, ...]]
     retired: tuple[int, ...]
     datetimes: tuple[int, ...]
     timedeltas: tuple[int, ...]
+    tuples: tuple[int, ...]
     pages: tuple[int, ...]
     steps: tuple[int, ...]
 
 
-def _writer(names: tuple[str, ...]) -> _Writer:
-    kinds = [_codec(name) for name in names]
+def _layout(names: tuple[str, ...]) -> _Layout:
+    kinds = [_codec(name) if name in _DATACLASS_FIELDS else "retired" for name in names]
 
     def at(kind: str) -> tuple[int, ...]:
         return tuple(1 + i for i, k in enumerate(kinds) if k == kind)
 
-    return _Writer(
+    return _Layout(
+        names=names,
         read=operator.attrgetter(*(n for n in names if n in _DATACLASS_FIELDS)),
-        retired=tuple(1 + i for i, n in enumerate(names) if n not in _DATACLASS_FIELDS),
+        retired=at("retired"),
         datetimes=at("datetime"),
         timedeltas=at("timedelta"),
+        tuples=at("paged"),
         pages=at("pages"),
         steps=at("steps"),
     )
 
 
-_WRITER = _writer(_FIELD_NAMES)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Reader:
-    """How :func:`decode_state` reads a layout: names are zipped with the stored values,
-    then only the fields that need converting are visited (one loop per kind over a few
-    names, not a branch per field); everything else is read as JSON gives it."""
-
-    names: tuple[str, ...]
-    retired: tuple[str, ...]
-    datetimes: tuple[str, ...]
-    timedeltas: tuple[str, ...]
-    #: Tuples of plain values (``paged``, ``paged_rungs``), stored as arrays.
-    tuples: tuple[str, ...]
-
-
-def _reader(names: tuple[str, ...]) -> _Reader:
-    def named(kind: str) -> tuple[str, ...]:
-        return tuple(n for n in names if n in _DATACLASS_FIELDS and _codec(n) == kind)
-
-    return _Reader(
-        names=names,
-        retired=tuple(n for n in names if n not in _DATACLASS_FIELDS),
-        datetimes=named("datetime"),
-        timedeltas=named("timedelta"),
-        tuples=named("paged"),
-    )
-
-
-_READER = _reader(_FIELD_NAMES)
+_LAYOUT = _layout(_FIELD_NAMES)
 
 
 def field_path(name: str) -> str:
@@ -205,7 +180,7 @@ def field_path(name: str) -> str:
 
 def encode_state(state: TicketState) -> str:
     """The state as compact JSON text (format :data:`FORMAT`)."""
-    w = _WRITER
+    w = _LAYOUT
     out: list[Any] = [FORMAT, *w.read(state)]
     for at in w.retired:  # a retired field keeps its place, as null
         out.insert(at, None)
@@ -238,30 +213,31 @@ def decode_state(text: str) -> TicketState:
         return _decode_legacy(raw)
     if not isinstance(raw, list) or not raw or raw[0] != FORMAT:
         raise ValueError("corrupt ticket state: not a format-2 array")
-    values = raw[1:]
-    r = _READER
-    if len(values) > len(r.names):
+    r = _LAYOUT
+    if len(raw) - 1 > len(r.names):
         raise ValueError("corrupt ticket state: more fields than this version knows")
-    # An older row is shorter: zip stops at its end and the rest take their defaults.
-    kwargs: dict[str, Any] = dict(zip(r.names, values, strict=False))
+    size = len(raw)  # an older row is shorter: its missing fields take their defaults
     try:
-        for name in r.retired:
-            kwargs.pop(name, None)
-        for name in r.datetimes:
-            if (value := kwargs.get(name)) is not None:
-                kwargs[name] = _from_us(value)
-        for name in r.timedeltas:
-            if (value := kwargs.get(name)) is not None:
-                kwargs[name] = timedelta(microseconds=value)
-        for name in r.tuples:
-            if (value := kwargs.get(name)) is not None:
-                kwargs[name] = tuple(value)
-        if (pages := kwargs.get("pages")) is not None:
-            kwargs["pages"] = tuple(_page(p[0], p[1], p[2], _from_us(p[3]), p[4]) for p in pages)
-        if (steps := kwargs.get("steps")) is not None:
-            kwargs["steps"] = tuple(
-                _step(_from_us(st[0]), st[1], st[2], st[3], st[4], *st[5:6]) for st in steps
-            )
+        for at in r.datetimes:
+            if at < size and (value := raw[at]) is not None:
+                raw[at] = _from_us(value)
+        for at in r.timedeltas:
+            if at < size and (value := raw[at]) is not None:
+                raw[at] = timedelta(microseconds=value)
+        for at in r.tuples:
+            if at < size and (value := raw[at]) is not None:
+                raw[at] = tuple(value)
+        for at in r.pages:
+            if at < size and (pages := raw[at]) is not None:
+                raw[at] = tuple(_page(p[0], p[1], p[2], _from_us(p[3]), p[4]) for p in pages)
+        for at in r.steps:
+            if at < size and (steps := raw[at]) is not None:
+                raw[at] = tuple(
+                    _step(_from_us(st[0]), st[1], st[2], st[3], st[4], *st[5:6]) for st in steps
+                )
+        kwargs: dict[str, Any] = dict(zip(r.names, raw[1:], strict=False))
+        for at in r.retired:
+            kwargs.pop(r.names[at - 1], None)
         # Built as a Draft and frozen: the same fields and defaults as TicketState, without
         # the frozen __init__'s one object.__setattr__ per field (a third of a decode).
         return Draft(**kwargs).freeze()
